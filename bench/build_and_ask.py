@@ -1,0 +1,67 @@
+"""Index build throughput next to raw encode throughput, and the cold wall time of one `ask`.
+
+    .venv/bin/python -m bench.build_and_ask [--corpus squad|seeds|samples] [--limit N] [--asks 3]
+
+Build throughput counts everything `citebot index build` does (ingest, splitting, embedding,
+FAISS, SQLite, manifest); raw encode is the same model encoding the same sentences, nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.corpora import ROOT, corpus
+from index.embedders import DEFAULT_MODEL, make_embedder
+from index.sentences import split_article
+from index.writer import write
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", default="squad", choices=["squad", "seeds", "samples"])
+    ap.add_argument("--limit", type=int, default=300, help="articles (SQuAD paragraphs) to use")
+    ap.add_argument("--asks", type=int, default=3, help="cold `citebot ask` runs to time")
+    ap.add_argument("--model", default=os.environ.get("CITEBOT_MODEL", DEFAULT_MODEL))
+    args = ap.parse_args()
+
+    articles = corpus(args.corpus, args.limit)
+    sentences = [s.text for a in articles for s in split_article(a)]
+    unique = sorted(set(sentences), key=len)
+    print(f"corpus {args.corpus}: {len(articles)} articles, {len(sentences)} sentences ({len(unique)} unique)")
+
+    embedder = make_embedder(args.model)
+    embedder.encode(unique[:64])  # warm-up: first call pays one-off costs
+    t0 = time.perf_counter()
+    embedder.encode(unique)
+    raw = time.perf_counter() - t0
+    print(f"raw encode:      {len(unique) / raw:8.1f} sentences/s  ({raw:.2f}s)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        report = write(Path(tmp) / "ix", embedder, articles, fresh=True)
+        build = time.perf_counter() - t0
+        print(f"index build:     {report.sentences_total / build:8.1f} sentences/s  ({build:.2f}s, "
+              f"{report.sentences_embedded} embedded, {report.sentences_reused} reused)")
+        print(f"build / raw encode ratio (same sentences): {(report.sentences_total / build) / (len(unique) / raw):.2f}")
+
+        index_dir = Path(tmp) / "ix"
+        env = dict(os.environ, CITEBOT_INDEX_DIR=str(index_dir), CITEBOT_MODEL=args.model)
+        cli = [str(Path(sys.executable).parent / "citebot"), "ask", "--json", "Who co-chaired the session?"]
+        times = []
+        for _ in range(args.asks):
+            t0 = time.perf_counter()
+            subprocess.run(cli, env=env, cwd=ROOT, check=True, capture_output=True)
+            times.append(time.perf_counter() - t0)
+        print(f"cold `citebot ask` wall: median {statistics.median(times):.2f}s "
+              f"(runs: {', '.join(f'{t:.2f}' for t in times)})")
+
+
+if __name__ == "__main__":
+    main()

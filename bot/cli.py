@@ -1,0 +1,231 @@
+"""The ``citebot`` command line: index build/add/status, ask, serve.
+
+Exit status: 0 success, 1 error, 2 usage error, 3 done but something was skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import TextIO
+
+from bot.config import Settings, load_dotenv_file
+from index.errors import CitebotError, QuestionError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+def err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def progress_bar(label: str) -> Callable[[int, int], None] | None:
+    """A tqdm bar on an interactive terminal, nothing when output is piped or logged."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar: list[tqdm] = []
+
+    def update(done: int, total: int) -> None:
+        if not bar:
+            bar.append(tqdm(total=total, desc=label, unit="sent", file=sys.stderr, leave=False))
+        bar[0].update(done - bar[0].n)
+        if done >= total:
+            bar[0].close()
+
+    return update
+
+
+def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, fresh: bool) -> int:
+    from index.embedders import make_embedder
+    from index.ingest import load
+    from index.writer import write
+
+    articles, skipped = load(args.paths)
+    for s in skipped:
+        err(f"skipped {s.path}: {s.reason}")
+    if not articles and fresh:
+        err("no articles to index: nothing was built (the previous index, if any, is unchanged)")
+        return EXIT_ERROR
+    embedder = make_embedder(settings.model)
+    report = write(settings.index_dir, embedder, articles, fresh=fresh,
+                   progress=progress_bar("embedding"), notify=err)
+    paths = {a.id: a.path or a.id for a in articles}
+    if not fresh:
+        for label, ids in (("added", report.added), ("updated", report.updated),
+                           ("unchanged, skipped", report.unchanged)):
+            for article_id in ids:
+                print(f"{label}: {paths.get(article_id, article_id)} ({article_id})", file=out)
+    verb = "built" if fresh else "updated"
+    print(
+        f"{verb} index {settings.index_dir} (generation {report.generation}): "
+        f"{report.articles_total} articles, {report.sentences_total} sentences; "
+        f"this run: {len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(skipped)} skipped files; "
+        f"{report.sentences_embedded} sentences embedded, {report.sentences_reused} reused "
+        f"in {report.seconds:.1f}s",
+        file=out,
+    )
+    return EXIT_PARTIAL if skipped else EXIT_OK
+
+
+def cmd_index_status(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from index.reader import missing_message, read_manifest
+    from index.store import current_generation
+
+    generation = current_generation(settings.index_dir)
+    if generation is None:
+        err(missing_message(settings.index_dir))
+        return EXIT_ERROR
+    m = read_manifest(generation)
+    status = {
+        "index_dir": str(settings.index_dir), "generation": m.generation, "articles": m.articles,
+        "sentences": m.sentences, "model": m.model, "dimension": m.dimension,
+        "built_at": m.built_at, "newest_article": m.newest_article,
+    }
+    if args.json:
+        print(json.dumps(status), file=out)
+    else:
+        width = max(len(k) for k in status)
+        for key, value in status.items():
+            print(f"{key.replace('_', ' '):<{width}}  {value if value is not None else '-'}", file=out)
+    return EXIT_OK
+
+
+def open_answerer(settings: Settings):  # type: ignore[no-untyped-def]
+    """Index first (fails fast and cheaply), then the model."""
+    from bot.answer import Answerer
+    from index.embedders import make_embedder
+    from index.reader import IndexReader
+
+    reader = IndexReader.open(settings.index_dir, model=settings.model)
+    return Answerer(reader, make_embedder(settings.model), top_k=settings.top_k,
+                    abstain_below=settings.abstain_below, max_question_chars=settings.max_question_chars)
+
+
+def batch_lines(source: str) -> Iterator[str]:
+    if source == "-":
+        yield from (line.rstrip("\n") for line in sys.stdin)
+        return
+    try:
+        with open(source, encoding="utf-8") as handle:
+            yield from (line.rstrip("\n") for line in handle)
+    except FileNotFoundError:
+        raise CitebotError(f"batch file {source} not found") from None
+    except UnicodeDecodeError:
+        raise CitebotError(f"batch file {source} is not UTF-8 text") from None
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from bot.answer import validate_question
+    from bot.render_text import render
+
+    if args.batch is None:
+        if args.question is None:
+            err('give a question, e.g. citebot ask "Who co-chaired the session?", or --batch FILE')
+            return EXIT_USAGE
+        validate_question(args.question, settings.max_question_chars)  # before loading anything
+    elif args.question is not None:
+        err("give either a question or --batch FILE, not both")
+        return EXIT_USAGE
+    answerer = open_answerer(settings)
+    questions = [args.question] if args.batch is None else batch_lines(args.batch)
+    failed = 0
+    for question in questions:
+        if args.batch is not None and not question.strip():
+            continue
+        try:
+            result = answerer.ask(question, top_k=args.top_k)
+        except QuestionError as exc:
+            failed += 1
+            if args.json:
+                print(json.dumps({"question": question, "error": str(exc)}), file=out, flush=True)
+            else:
+                err(f"{question[:80]!r}: {exc}")
+            continue
+        if args.json:
+            print(json.dumps(result.to_dict(), ensure_ascii=False), file=out, flush=True)
+        else:
+            print(render(result), file=out, flush=True)
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError("must be between 1 and 100")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="citebot", description="Answer questions about news articles with cited sentences.")
+    p.add_argument("--index-dir", help="index directory (default: $CITEBOT_INDEX_DIR or ./citebot_index)")
+    p.add_argument("--model", help="sentence-transformers model name or path (default: $CITEBOT_MODEL)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    idx = sub.add_parser("index", help="build and inspect the index").add_subparsers(dest="index_command", required=True)
+    build = idx.add_parser("build", help="build the index from scratch from files or directories")
+    build.add_argument("paths", nargs="+", metavar="PATH")
+    add = idx.add_parser("add", help="add new or changed articles; unchanged ones are not re-embedded")
+    add.add_argument("paths", nargs="+", metavar="PATH")
+    status = idx.add_parser("status", help="what the index holds")
+    status.add_argument("--json", action="store_true")
+
+    ask = sub.add_parser("ask", help="answer a question with cited sentences")
+    ask.add_argument("question", nargs="?")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument("--batch", metavar="FILE", help="one question per line ('-' for stdin)")
+    ask.add_argument("--top-k", type=positive_int, default=None, metavar="K", help="how many passages")
+
+    serve = sub.add_parser("serve", help="run the Slack bot (Socket Mode unless --http)")
+    serve.add_argument("--http", action="store_true", help="serve Slack's HTTP Events API instead")
+    serve.add_argument("--port", type=int, default=None, help="HTTP port (default $PORT or 3000)")
+    return p
+
+
+def settings_for(args: argparse.Namespace) -> Settings:
+    load_dotenv_file()
+    env = dict(os.environ)
+    if args.index_dir:
+        env["CITEBOT_INDEX_DIR"] = args.index_dir
+    if args.model:
+        env["CITEBOT_MODEL"] = args.model
+    return Settings.from_env(env)
+
+
+def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    args = parser().parse_args(argv)
+    out = out or sys.stdout
+    try:
+        settings = settings_for(args)
+        if args.command == "index":
+            if args.index_command == "status":
+                return cmd_index_status(args, settings, out)
+            return cmd_index_write(args, settings, out, fresh=args.index_command == "build")
+        if args.command == "ask":
+            return cmd_ask(args, settings, out)
+        from bot.serve import serve
+
+        return serve(settings, http=args.http, port=args.port)
+    except CitebotError as exc:
+        err(f"citebot: {exc}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        err("citebot: interrupted")
+        return 130
+
+
+def main() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

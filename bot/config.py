@@ -1,0 +1,94 @@
+"""All configuration, read from the environment (and a ``.env`` file) in this one place.
+
+Variables set in the real environment win over ``.env``. Secrets are kept out of ``repr``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.embedders import DEFAULT_MODEL
+from index.errors import CitebotError
+
+DEFAULT_INDEX_DIR = "citebot_index"
+DEFAULT_TOP_K = 5
+DEFAULT_MAX_QUESTION_CHARS = 1000
+DEFAULT_ABSTAIN_BELOW = 0.5
+
+
+class ConfigError(CitebotError):
+    pass
+
+
+def load_dotenv_file(path: str | None = None) -> None:
+    """Read ``.env`` from the working directory (or ``path``) without overriding the environment."""
+    from dotenv import load_dotenv
+
+    load_dotenv(path or Path.cwd() / ".env", override=False)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int = 1) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < low:
+        raise ConfigError(f"{name} must be at least {low}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str = DEFAULT_MODEL
+    index_dir: Path = Path(DEFAULT_INDEX_DIR)
+    top_k: int = DEFAULT_TOP_K
+    max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS
+    abstain_below: float = DEFAULT_ABSTAIN_BELOW
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_api_url: str = "https://slack.com/api/"
+    port: int = 3000
+    allowed_channels: frozenset[str] = frozenset()
+    allowed_users: frozenset[str] = frozenset()
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def ids(name: str) -> frozenset[str]:
+            return frozenset(x.strip() for x in env.get(name, "").split(",") if x.strip())
+
+        api = env.get("SLACK_API_URL", "").strip() or cls.slack_api_url
+        return cls(
+            model=env.get("CITEBOT_MODEL", "").strip() or DEFAULT_MODEL,
+            index_dir=Path(env.get("CITEBOT_INDEX_DIR", "").strip() or DEFAULT_INDEX_DIR).expanduser(),
+            top_k=_int(env, "CITEBOT_TOP_K", DEFAULT_TOP_K),
+            max_question_chars=_int(env, "CITEBOT_MAX_QUESTION_CHARS", DEFAULT_MAX_QUESTION_CHARS),
+            abstain_below=_float(env, "CITEBOT_ABSTAIN_BELOW", DEFAULT_ABSTAIN_BELOW),
+            slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+            slack_app_token=env.get("SLACK_APP_TOKEN") or None,
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+            slack_api_url=api if api.endswith("/") else api + "/",
+            port=_int(env, "PORT", 3000),
+            allowed_channels=ids("CITEBOT_ALLOWED_CHANNELS"),
+            allowed_users=ids("CITEBOT_ALLOWED_USERS"),
+            log_level=(env.get("CITEBOT_LOG_LEVEL", "").strip() or "INFO").upper(),
+        )

@@ -1,0 +1,127 @@
+"""Open one generation of an index read-only and search it by vector."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import IndexCorrupt, IndexMismatch, IndexMissing
+from index.records import Hit
+from index.store import FORMAT, Manifest, connect, current_generation, rows_by_ids
+
+
+def read_manifest(generation: Path) -> Manifest:
+    path = generation / "manifest.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        manifest = Manifest.from_dict(data)
+    except FileNotFoundError:
+        raise IndexCorrupt(f"index generation {generation} has no manifest.json; rebuild with `citebot index build`") from None
+    except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
+        raise IndexCorrupt(f"index manifest {path} is unreadable ({exc}); rebuild with `citebot index build`") from None
+    if manifest.format != FORMAT:
+        raise IndexMismatch(f"index {generation.parent} has format {manifest.format}, this citebot reads {FORMAT}; rebuild it")
+    return manifest
+
+
+def missing_message(directory: Path) -> str:
+    return (
+        f"no index at {directory}. Build one first:\n"
+        f"  citebot index build PATH...   (e.g. citebot index build examples/articles)\n"
+        f"or point CITEBOT_INDEX_DIR at an existing index."
+    )
+
+
+class IndexReader:
+    """A loaded generation: FAISS vectors in memory, metadata in SQLite (read-only)."""
+
+    def __init__(self, directory: Path, generation: Path, manifest: Manifest, vectors, db: sqlite3.Connection):  # type: ignore[no-untyped-def]
+        self.directory = directory
+        self.generation = generation
+        self.manifest = manifest
+        self.vectors = vectors
+        self.db = db
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, directory: Path, model: str | None = None) -> IndexReader:
+        """Load the live generation; refuse a missing, corrupt or other-model index clearly."""
+        generation = current_generation(directory)
+        if generation is None:
+            raise IndexMissing(missing_message(directory))
+        if not generation.is_dir():
+            raise IndexCorrupt(f"index {directory} points at missing generation {generation.name}; rebuild with `citebot index build`")
+        manifest = read_manifest(generation)
+        if model is not None and manifest.model != model:
+            raise IndexMismatch(
+                f"index {directory} was built with model {manifest.model!r} but CITEBOT_MODEL is {model!r}; "
+                f"rebuild it with `citebot index build` or set CITEBOT_MODEL={manifest.model}"
+            )
+        import faiss
+
+        try:
+            vectors = faiss.read_index(str(generation / "vectors.faiss"))
+        except RuntimeError as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else "unknown error"
+            raise IndexCorrupt(f"index vectors in {generation} are unreadable ({reason}); rebuild with `citebot index build`") from None
+        if vectors.d != manifest.dimension or vectors.ntotal != manifest.sentences:
+            raise IndexCorrupt(
+                f"index {generation} is inconsistent: manifest says {manifest.sentences} sentences of "
+                f"dimension {manifest.dimension}, vectors hold {vectors.ntotal} of dimension {vectors.d}; rebuild it"
+            )
+        try:
+            db = connect(generation / "meta.sqlite", readonly=True)
+            count = db.execute("SELECT COUNT(*) FROM sentences").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise IndexCorrupt(f"index metadata in {generation} is unreadable ({exc}); rebuild with `citebot index build`") from None
+        if count != manifest.sentences:
+            raise IndexCorrupt(f"index {generation} is inconsistent: {count} sentence rows, manifest says {manifest.sentences}; rebuild it")
+        return cls(directory, generation, manifest, vectors, db)
+
+    def check_dimension(self, dimension: int) -> None:
+        if dimension != self.manifest.dimension:
+            raise IndexMismatch(
+                f"index {self.directory} holds {self.manifest.dimension}-dimensional vectors but the "
+                f"model gives {dimension}; rebuild it with `citebot index build`"
+            )
+
+    def search(self, vector: np.ndarray, k: int) -> list[Hit]:
+        """The k sentences nearest to a normalised query vector, best first."""
+        k = min(k, int(self.vectors.ntotal))
+        if k <= 0:
+            return []
+        query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
+        scores, ids = self.vectors.search(query, k)
+        pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        with self._lock:
+            rows = rows_by_ids(self.db, [i for i, _ in pairs])
+        return [self._hit(rows[i], score) for i, score in pairs if i in rows]
+
+    @staticmethod
+    def _hit(row: sqlite3.Row, score: float) -> Hit:
+        return Hit(
+            sentence_id=int(row["id"]),
+            score=score,
+            text=row["text"],
+            article_id=row["article_id"],
+            sentence_index=int(row["idx"]),
+            char_start=int(row["char_start"]),
+            char_end=int(row["char_end"]),
+            title=row["title"],
+            source=row["source"],
+            url=row["url"],
+            published=row["published"],
+            path=row["path"],
+        )
+
+    def article_body(self, article_id: str) -> str | None:
+        with self._lock:
+            row = self.db.execute("SELECT body FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return None if row is None else str(row["body"])
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,172 @@
+"""The index directory: generations of (FAISS vectors + SQLite metadata + manifest).
+
+Layout::
+
+    INDEX_DIR/CURRENT            name of the live generation, replaced atomically
+    INDEX_DIR/gen-000007/        manifest.json, vectors.faiss (ids = sentence row ids), meta.sqlite
+    INDEX_DIR/.lock              held by the one writer at a time
+
+A writer builds the next generation in a temporary directory, renames it into place and
+only then points CURRENT at it, so a crash at any moment leaves the last good generation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+FORMAT = 1
+CURRENT = "CURRENT"
+LOCK = ".lock"
+GEN = re.compile(r"gen-(\d{6})")
+KEEP_GENERATIONS = 2  # the live one and its predecessor (readers may still hold it)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, title TEXT, source TEXT, url TEXT, published TEXT, path TEXT,
+    hash TEXT NOT NULL, derived_id INTEGER NOT NULL, body TEXT NOT NULL, added_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sentences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, article_id TEXT NOT NULL REFERENCES articles(id),
+    idx INTEGER NOT NULL, paragraph INTEGER NOT NULL,
+    char_start INTEGER NOT NULL, char_end INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sentences_article ON sentences(article_id, idx);
+CREATE INDEX IF NOT EXISTS sentences_text ON sentences(text);
+CREATE INDEX IF NOT EXISTS articles_path ON articles(path);
+"""
+
+
+@dataclass
+class Manifest:
+    model: str
+    dimension: int
+    articles: int
+    sentences: int
+    built_at: str
+    generation: int
+    newest_article: str | None
+    faiss: str = "IDMap2,Flat,IP"
+    format: int = FORMAT
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Manifest:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)  # type: ignore[arg-type]
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def generation_dirs(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("gen-*") if GEN.fullmatch(p.name) and p.is_dir())
+
+
+def current_generation(directory: Path) -> Path | None:
+    """The live generation directory, or None when no complete generation exists."""
+    try:
+        name = (directory / CURRENT).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return directory / name if GEN.fullmatch(name) else None
+
+
+def next_generation_number(directory: Path) -> int:
+    numbers = [int(GEN.fullmatch(p.name)[1]) for p in generation_dirs(directory)]  # type: ignore[index]
+    for tmp in directory.glob(".tmp-gen-*"):
+        m = re.match(r"\.tmp-gen-(\d{6})", tmp.name)
+        if m:
+            numbers.append(int(m[1]))
+    return max(numbers, default=0) + 1
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(directory: Path, staged: Path, number: int) -> Path:
+    """Rename a fully written generation into place and make it current, durably."""
+    for child in staged.iterdir():
+        fsync_path(child)
+    final = directory / f"gen-{number:06d}"
+    os.replace(staged, final)
+    pointer = directory / f".{CURRENT}.tmp"
+    pointer.write_text(final.name + "\n", encoding="utf-8")
+    fsync_path(pointer)
+    os.replace(pointer, directory / CURRENT)
+    fsync_path(directory)
+    return final
+
+
+def prune(directory: Path) -> None:
+    """Drop generations older than the last KEEP_GENERATIONS and leftovers of crashed writers.
+
+    Called only by the lock holder, so every .tmp-gen-* directory found is abandoned.
+    """
+    live = current_generation(directory)
+    gens = [g for g in generation_dirs(directory) if g != live]
+    keep = set(gens[-(KEEP_GENERATIONS - 1):]) if KEEP_GENERATIONS > 1 else set()
+    for old in gens:
+        if old not in keep and (live is None or old.name < live.name):
+            shutil.rmtree(old, ignore_errors=True)
+    for tmp in directory.glob(".tmp-gen-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        db = sqlite3.connect(path, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def chunked(items: list, size: int = 500) -> Iterator[list]:  # type: ignore[type-arg]
+    for i in range(0, len(items), size):
+        yield items[i: i + size]
+
+
+def rows_by_ids(db: sqlite3.Connection, ids: Iterable[int]) -> dict[int, sqlite3.Row]:
+    """Sentence rows joined with their article's metadata, keyed by sentence id."""
+    out: dict[int, sqlite3.Row] = {}
+    for part in chunked(list(ids)):
+        marks = ",".join("?" * len(part))
+        for row in db.execute(
+            f"""SELECT s.id, s.article_id, s.idx, s.paragraph, s.char_start, s.char_end, s.text,
+                       a.title, a.source, a.url, a.published, a.path
+                FROM sentences s JOIN articles a ON a.id = s.article_id
+                WHERE s.id IN ({marks})""",
+            part,
+        ):
+            out[int(row["id"])] = row
+    return out
+
+
+@contextmanager
+def staged_directory(directory: Path, number: int) -> Iterator[Path]:
+    staged = directory / f".tmp-gen-{number:06d}-{os.getpid()}"
+    staged.mkdir(parents=True)
+    try:
+        yield staged
+    finally:
+        if staged.exists():
+            shutil.rmtree(staged, ignore_errors=True)
+

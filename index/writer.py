@@ -1,0 +1,285 @@
+"""Write a new index generation: build from scratch, or add/replace/remove articles.
+
+Embedding is idempotent by content: an article whose body hash is unchanged is not touched,
+and a sentence whose exact text already has a vector (in the previous generation or earlier
+in the same batch) reuses it instead of being encoded again.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index.embedders import Embedder
+from index.errors import IndexBusy, IndexMismatch
+from index.records import Article, Sentence
+from index.sentences import split_article
+from index.store import (
+    LOCK,
+    SCHEMA,
+    Manifest,
+    chunked,
+    connect,
+    current_generation,
+    next_generation_number,
+    now_iso,
+    prune,
+    publish,
+    staged_directory,
+)
+
+ProgressFn = Callable[[int, int], None]  # (sentences encoded so far, total to encode)
+LOCK_WAIT_SECONDS = 600.0
+
+
+@dataclass
+class ChangeReport:
+    generation: int = 0
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    sentences_embedded: int = 0
+    sentences_reused: int = 0
+    sentences_total: int = 0
+    articles_total: int = 0
+    seconds: float = 0.0
+
+
+def writer_lock(directory: Path, wait: float = LOCK_WAIT_SECONDS, notify: Callable[[str], None] | None = None):  # type: ignore[no-untyped-def]
+    """The index's single-writer lock; says so when another writer holds it, then waits."""
+    from filelock import FileLock, Timeout
+
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(directory / LOCK))
+    try:
+        lock.acquire(timeout=0)
+        return lock
+    except Timeout:
+        if notify:
+            notify(f"another citebot process is writing to {directory}; waiting up to {wait:.0f}s")
+    try:
+        lock.acquire(timeout=wait)
+    except Timeout:
+        raise IndexBusy(
+            f"index {directory} is locked by another writer (a build, add or watch); try again later"
+        ) from None
+    return lock
+
+
+def _new_database(path: Path) -> sqlite3.Connection:
+    db = connect(path)
+    db.executescript(SCHEMA)
+    return db
+
+
+def _new_vectors(dimension: int):  # type: ignore[no-untyped-def]
+    import faiss
+
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+
+class GenerationWriter:
+    """Stage the next generation from the current one (or from nothing), then publish it."""
+
+    def __init__(self, directory: Path, embedder: Embedder, fresh: bool, progress: ProgressFn | None = None):
+        self.directory = directory
+        self.embedder = embedder
+        self.fresh = fresh
+        self.progress = progress
+        self.report = ChangeReport()
+
+    def _open_base(self, staged: Path):  # type: ignore[no-untyped-def]
+        import faiss
+
+        base = None if self.fresh else current_generation(self.directory)
+        if base is None:
+            return _new_database(staged / "meta.sqlite"), _new_vectors(self.embedder.dimension)
+        from index.reader import read_manifest
+
+        manifest = read_manifest(base)
+        if manifest.model != self.embedder.name or manifest.dimension != self.embedder.dimension:
+            raise IndexMismatch(
+                f"index {self.directory} was built with model {manifest.model!r} "
+                f"(dimension {manifest.dimension}), not {self.embedder.name!r}; rebuild it with "
+                f"`citebot index build` or set CITEBOT_MODEL={manifest.model}"
+            )
+        shutil.copyfile(base / "meta.sqlite", staged / "meta.sqlite")
+        db = connect(staged / "meta.sqlite")
+        db.executescript(SCHEMA)
+        return db, faiss.read_index(str(base / "vectors.faiss"))
+
+    def run(self, upserts: Iterable[Article], removals: Iterable[str] = ()) -> ChangeReport:
+        started = time.perf_counter()
+        number = next_generation_number(self.directory)
+        with staged_directory(self.directory, number) as staged:
+            db, vectors = self._open_base(staged)
+            try:
+                doomed, todo = self._plan(db, list(upserts), set(removals))
+                split = {a.id: split_article(a) for a in todo}
+                reusable = self._reusable_vectors(db, vectors, split)
+                self._remove(db, vectors, doomed)
+                self._insert(db, vectors, todo, split, reusable)
+                manifest = self._manifest(db, number)
+                db.commit()
+            finally:
+                db.close()
+            import faiss
+
+            faiss.write_index(vectors, str(staged / "vectors.faiss"))
+            (staged / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+            publish(self.directory, staged, number)
+        prune(self.directory)
+        self.report.generation = number
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def _plan(self, db: sqlite3.Connection, upserts: list[Article], removals: set[str]) -> tuple[set[str], list[Article]]:
+        """Which stored articles go, and which new ones need sentences."""
+        report = self.report
+        doomed = set()
+        for article_id in sorted(removals):
+            if db.execute("SELECT 1 FROM articles WHERE id = ?", (article_id,)).fetchone():
+                doomed.add(article_id)
+                report.removed.append(article_id)
+        todo: list[Article] = []
+        for article in upserts:
+            row = db.execute("SELECT hash FROM articles WHERE id = ?", (article.id,)).fetchone()
+            if row is not None and row["hash"] == article.hash:
+                self._refresh_metadata(db, article)
+                report.unchanged.append(article.id)
+                continue
+            previous = self._same_file(db, article) if row is None else article.id
+            if previous:
+                doomed.add(previous)
+                report.updated.append(article.id)
+            else:
+                report.added.append(article.id)
+            todo.append(article)
+        return doomed, todo
+
+    @staticmethod
+    def _same_file(db: sqlite3.Connection, article: Article) -> str | None:
+        """A content-derived article from the same single-article file is an older version."""
+        if not article.path or not article.id.startswith("a") or len(article.id) != 16:
+            return None
+        rows = db.execute(
+            "SELECT id FROM articles WHERE path = ? AND derived_id = 1", (article.path,)
+        ).fetchall()
+        return rows[0]["id"] if len(rows) == 1 else None
+
+    @staticmethod
+    def _refresh_metadata(db: sqlite3.Connection, article: Article) -> None:
+        db.execute(
+            "UPDATE articles SET title=?, source=?, url=?, published=?, path=? WHERE id=?",
+            (article.title, article.source, article.url, article.published, article.path, article.id),
+        )
+
+    @staticmethod
+    def _reusable_vectors(db: sqlite3.Connection, vectors, split: dict[str, list[Sentence]]) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+        """Vectors already stored for identical sentence text (looked up before any removal)."""
+        texts = sorted({s.text for group in split.values() for s in group})
+        found: dict[str, np.ndarray] = {}
+        for part in chunked(texts):
+            marks = ",".join("?" * len(part))
+            for row in db.execute(f"SELECT id, text FROM sentences WHERE text IN ({marks})", part):
+                if row["text"] not in found:
+                    found[row["text"]] = vectors.reconstruct(int(row["id"]))
+        return found
+
+    @staticmethod
+    def _remove(db: sqlite3.Connection, vectors, doomed: set[str]) -> None:  # type: ignore[no-untyped-def]
+        if not doomed:
+            return
+        ids: list[int] = []
+        for article_id in doomed:
+            ids += [r[0] for r in db.execute("SELECT id FROM sentences WHERE article_id = ?", (article_id,))]
+            db.execute("DELETE FROM sentences WHERE article_id = ?", (article_id,))
+            db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        if ids:
+            vectors.remove_ids(np.asarray(ids, dtype=np.int64))
+
+    def _insert(  # type: ignore[no-untyped-def]
+        self, db: sqlite3.Connection, vectors, todo: list[Article],
+        split: dict[str, list[Sentence]], reusable: dict[str, np.ndarray],
+    ) -> None:
+        sentences: list[Sentence] = []
+        added_at = now_iso()
+        for article in todo:
+            db.execute(
+                "INSERT INTO articles (id, title, source, url, published, path, hash, derived_id, body, added_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (article.id, article.title, article.source, article.url, article.published, article.path,
+                 article.hash, int(article.id == "a" + article.hash[:15]), article.body, added_at),
+            )
+            sentences += split[article.id]
+        ids = []
+        for s in sentences:
+            cur = db.execute(
+                "INSERT INTO sentences (article_id, idx, paragraph, char_start, char_end, text) VALUES (?,?,?,?,?,?)",
+                (s.article_id, s.index, s.paragraph, s.char_start, s.char_end, s.text),
+            )
+            ids.append(int(cur.lastrowid or 0))
+        fresh_texts = sorted({s.text for s in sentences if s.text not in reusable}, key=len)
+        encoded = self._encode(fresh_texts)
+        lookup = dict(reusable)
+        lookup.update(zip(fresh_texts, encoded, strict=True))
+        if sentences:
+            matrix = np.vstack([lookup[s.text] for s in sentences]).astype(np.float32)
+            vectors.add_with_ids(matrix, np.asarray(ids, dtype=np.int64))
+        self.report.sentences_embedded += len(fresh_texts)
+        self.report.sentences_reused += len(sentences) - len(fresh_texts)
+
+    def _encode(self, texts: list[str]) -> list[np.ndarray]:
+        if not texts:
+            return []
+        done = 0
+        total = len(texts)
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if self.progress:
+                self.progress(done, total)
+
+        return list(self.embedder.encode(texts, progress=step))
+
+    def _manifest(self, db: sqlite3.Connection, number: int) -> Manifest:
+        articles = db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+        sentences = db.execute("SELECT COUNT(*) FROM sentences").fetchone()[0]
+        newest = db.execute("SELECT MAX(published) FROM articles").fetchone()[0]
+        self.report.articles_total = int(articles)
+        self.report.sentences_total = int(sentences)
+        return Manifest(
+            model=self.embedder.name,
+            dimension=self.embedder.dimension,
+            articles=int(articles),
+            sentences=int(sentences),
+            built_at=now_iso(),
+            generation=number,
+            newest_article=newest,
+        )
+
+
+def write(
+    directory: Path,
+    embedder: Embedder,
+    upserts: Iterable[Article] = (),
+    removals: Iterable[str] = (),
+    *,
+    fresh: bool = False,
+    progress: ProgressFn | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> ChangeReport:
+    """Publish the next generation of the index at ``directory`` under the writer lock."""
+    lock = writer_lock(directory, notify=notify)
+    try:
+        return GenerationWriter(directory, embedder, fresh, progress).run(upserts, removals)
+    finally:
+        lock.release()

@@ -1,0 +1,161 @@
+"""The citebot command line, in-process and as a real subprocess, with the fake model."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, run
+from tests.conftest import FAKE_MODEL, ROOT, SAMPLES
+
+CITATION_KEYS = {"article_id", "title", "source", "url", "published", "path",
+                 "sentence_index", "char_start", "char_end"}
+
+
+def cli(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = run(list(args), out=out)
+    return code, out.getvalue()
+
+
+def build_samples() -> None:
+    assert cli("index", "build", str(SAMPLES))[0] == EXIT_OK
+
+
+def check_result(obj: dict, question: str) -> None:  # type: ignore[type-arg]
+    assert set(obj) >= {"question", "abstained", "confidence", "answers"}
+    assert obj["question"] == question and isinstance(obj["abstained"], bool)
+    assert 0.0 <= obj["confidence"] <= 1.0
+    for answer in obj["answers"]:
+        assert isinstance(answer["text"], str) and isinstance(answer["score"], float)
+        for c in answer["citations"]:
+            assert set(c) >= CITATION_KEYS
+            body = Path(c["path"]).read_text(encoding="utf-8") if c["path"].endswith(".txt") else None
+            if body is not None:
+                assert body.replace("\r\n", "\n").lstrip("\ufeff")[c["char_start"]:c["char_end"]] == answer["text"]
+
+
+def test_ask_before_any_index_says_how_to_build(fake_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = cli("ask", "Who co-chaired the session?")
+    assert code == EXIT_ERROR
+    assert "citebot index build" in capsys.readouterr().err
+
+
+def test_build_status_and_json_answer(fake_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = cli("index", "build", str(SAMPLES))
+    assert code == EXIT_OK and "7 articles" in out
+    code, out = cli("index", "status", "--json")
+    status = json.loads(out)
+    assert code == EXIT_OK and status["articles"] == 7 and status["model"] == FAKE_MODEL
+    assert status["newest_article"] == "2026-03-13" and status["built_at"]
+    question = "Who co-chaired the session of the committee?"
+    code, out = cli("ask", "--json", "--top-k", "4", question)
+    obj = json.loads(out)
+    assert code == EXIT_OK and len(obj["answers"]) == 4
+    check_result(obj, question)
+    assert any("co-chaired" in a["text"] for a in obj["answers"])
+
+
+def test_text_answer_shows_quotes_and_citations(fake_env: Path) -> None:
+    build_samples()
+    code, out = cli("ask", "How many ships were delayed during the strike?")
+    assert code == EXIT_OK
+    assert "\u201cAbout 120 ships were delayed" in out
+    flat = " ".join(out.split())
+    assert "Dockworkers at the Port of Aalborg end three-day strike \u2014 Nordic Freight Review, 2026-03-10" in flat
+
+
+def test_batch_json_in_order_with_bad_lines(fake_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    build_samples()
+    questions = ["Who brokered the agreement?", "", "x" * 5000, "How much will the cycle lanes cost?"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(questions) + "\n"))
+    code, out = cli("ask", "--json", "--batch", "-")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == EXIT_PARTIAL
+    assert [o["question"][:20] for o in lines] == [questions[0][:20], "x" * 20, questions[3][:20]]
+    assert "too long" in lines[1]["error"]
+    assert "Lund" in lines[0]["answers"][0]["text"]
+    assert "3.8 million" in lines[2]["answers"][0]["text"]
+    file = tmp_path / "q.txt"
+    file.write_text("Who brokered the agreement?\n", encoding="utf-8")
+    code, out = cli("ask", "--json", "--batch", str(file))
+    assert code == EXIT_OK and len(out.splitlines()) == 1
+
+
+@pytest.mark.parametrize("question", ["", "   \t ", "why " * 600])
+def test_bad_questions_are_refused_before_loading(fake_env: Path, question: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = cli("ask", question)
+    err = capsys.readouterr().err
+    assert code == EXIT_ERROR and ("empty" in err or "too long" in err)
+    assert "Traceback" not in err
+
+
+def test_add_reports_added_and_unchanged(fake_env: Path, tmp_path: Path) -> None:
+    build_samples()
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "news.txt").write_text("The tram depot in Tartu will close for repairs in June.", encoding="utf-8")
+    code, out = cli("index", "add", str(extra), str(SAMPLES))
+    assert code == EXIT_OK
+    assert out.count("added: ") == 1 and out.count("unchanged, skipped: ") == 7
+    assert "1 sentences embedded" in out
+    code, out = cli("index", "add", str(extra))
+    assert "0 sentences embedded" in out and "unchanged, skipped: " in out
+
+
+def test_skipped_files_set_exit_status(fake_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "ok.txt").write_text("The library will open on Sundays from April.", encoding="utf-8")
+    (src / "bad.json").write_text("{broken", encoding="utf-8")
+    code, _ = cli("index", "build", str(src))
+    assert code == EXIT_PARTIAL
+    assert "bad.json: malformed JSON" in capsys.readouterr().err
+    assert json.loads(cli("index", "status", "--json")[1])["articles"] == 1
+
+
+def test_build_with_nothing_readable_keeps_old_index(fake_env: Path, tmp_path: Path) -> None:
+    build_samples()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "bad.json").write_text("{broken", encoding="utf-8")
+    assert cli("index", "build", str(empty))[0] == EXIT_ERROR
+    assert json.loads(cli("index", "status", "--json")[1])["articles"] == 7
+
+
+def subprocess_cli(args: list[str], env_dir: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, CITEBOT_MODEL=FAKE_MODEL, CITEBOT_INDEX_DIR=str(env_dir / "index"),
+               PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=env_dir, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_subprocess_exit_codes_and_no_tracebacks(tmp_path: Path) -> None:
+    missing = subprocess_cli(["ask", "Who co-chaired?"], tmp_path)
+    assert missing.returncode == EXIT_ERROR and "citebot index build" in missing.stderr
+    assert subprocess_cli(["index", "build", str(SAMPLES)], tmp_path).returncode == EXIT_OK
+    usage = subprocess_cli(["ask", "--top-k", "0", "q"], tmp_path)
+    assert usage.returncode == EXIT_USAGE
+    both = subprocess_cli(["ask", "--json"], tmp_path)
+    assert both.returncode == EXIT_USAGE and "give a question" in both.stderr
+    batch = subprocess_cli(["ask", "--json", "--batch", "-"], tmp_path, stdin="Who mediated the strike?\n")
+    assert batch.returncode == EXIT_OK and json.loads(batch.stdout)["answers"]
+    for proc in (missing, usage, both, batch):
+        assert "Traceback" not in proc.stderr
+
+
+def test_dotenv_is_read_without_overriding_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CITEBOT_INDEX_DIR", raising=False)
+    monkeypatch.setenv("CITEBOT_MODEL", FAKE_MODEL)
+    (tmp_path / ".env").write_text(f"CITEBOT_INDEX_DIR={tmp_path / 'from-dotenv'}\nCITEBOT_MODEL=other-model\n")
+    assert cli("index", "build", str(SAMPLES))[0] == EXIT_OK
+    assert (tmp_path / "from-dotenv" / "CURRENT").is_file()
+    assert json.loads(cli("index", "status", "--json")[1])["model"] == FAKE_MODEL

@@ -1,0 +1,155 @@
+"""The index directory: build, incremental add, loading checks, crash safety."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embedders import HashEmbedder
+from index.errors import IndexCorrupt, IndexMismatch, IndexMissing
+from index.ingest import load, make_article
+from index.reader import IndexReader
+from index.store import current_generation, generation_dirs
+from index.writer import write
+from tests.conftest import SAMPLES
+
+
+def ask(reader: IndexReader, embedder: HashEmbedder, text: str, k: int = 3):  # type: ignore[no-untyped-def]
+    return reader.search(embedder.encode([text])[0], k)
+
+
+def test_build_then_search_cites_exact_offsets(sample_index: Path, embedder: HashEmbedder) -> None:
+    reader = IndexReader.open(sample_index, model=embedder.name)
+    assert reader.manifest.articles == 7 and reader.manifest.sentences == reader.vectors.ntotal
+    assert reader.manifest.newest_article == "2026-03-13"
+    hits = ask(reader, embedder, "How many ships were delayed during the strike?")
+    assert hits[0].article_id == "port-aalborg-strike-2026-03"
+    assert "120 ships" in hits[0].text
+    for hit in hits:
+        body = reader.article_body(hit.article_id)
+        assert body is not None and body[hit.char_start:hit.char_end] == hit.text
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_add_same_files_twice_embeds_nothing(tmp_path: Path) -> None:
+    articles, _ = load([SAMPLES])
+    directory = tmp_path / "ix"
+    first = HashEmbedder(256)
+    report = write(directory, first, articles)
+    assert len(report.added) == 7 and first.encoded == report.sentences_embedded > 0
+    second = HashEmbedder(256)
+    again = write(directory, second, load([SAMPLES])[0])
+    assert second.encoded == 0 and again.sentences_embedded == 0
+    assert len(again.unchanged) == 7 and again.added == [] and again.updated == []
+    assert again.sentences_total == report.sentences_total
+
+
+def test_add_new_article_embeds_only_its_new_sentences(sample_index: Path) -> None:
+    embedder = HashEmbedder(256)
+    news = make_article(
+        "The ferry line to Helsinki resumed service on Monday. Around 60 delegates attended the event.",
+        "ferry.txt")
+    report = write(sample_index, embedder, [news])
+    assert report.added == [news.id]
+    # "Around 60 delegates attended the event." is already indexed: its vector is reused.
+    assert embedder.encoded == 1 and report.sentences_reused == 1
+    reader = IndexReader.open(sample_index)
+    assert ask(reader, embedder, "When did the ferry line to Helsinki resume service?")[0].article_id == news.id
+
+
+def test_changed_file_replaces_old_sentences(tmp_path: Path) -> None:
+    directory, embedder = tmp_path / "ix", HashEmbedder(256)
+    path = tmp_path / "story.txt"
+    path.write_text("The bridge toll will rise to 4 euros in May.", encoding="utf-8")
+    write(directory, embedder, load([path])[0])
+    path.write_text("The bridge toll will stay at 3 euros this year.", encoding="utf-8")
+    report = write(directory, embedder, load([path])[0])
+    assert len(report.updated) == 1 and report.articles_total == 1
+    reader = IndexReader.open(directory)
+    texts = [h.text for h in ask(reader, embedder, "bridge toll 4 euros May", k=10)]
+    assert texts == ["The bridge toll will stay at 3 euros this year."]
+
+
+def test_removal_takes_sentences_out(sample_index: Path, embedder: HashEmbedder) -> None:
+    report = write(sample_index, embedder, removals=["port-aalborg-strike-2026-03"])
+    assert report.removed == ["port-aalborg-strike-2026-03"]
+    reader = IndexReader.open(sample_index)
+    hits = ask(reader, embedder, "ships delayed strike dockworkers", k=reader.manifest.sentences)
+    assert all(h.article_id != "port-aalborg-strike-2026-03" for h in hits)
+
+
+def test_missing_index_says_how_to_build(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissing, match="citebot index build"):
+        IndexReader.open(tmp_path / "nowhere")
+
+
+def test_other_model_is_refused(sample_index: Path) -> None:
+    with pytest.raises(IndexMismatch, match="built with model 'fake:hash-256'"):
+        IndexReader.open(sample_index, model="sentence-transformers/all-MiniLM-L6-v2")
+    with pytest.raises(IndexMismatch, match="fake:hash-256"):
+        write(sample_index, HashEmbedder(128), [make_article("A new article about trains.", None)])
+    reader = IndexReader.open(sample_index)
+    with pytest.raises(IndexMismatch, match="dimension|model gives 128"):
+        reader.check_dimension(128)
+
+
+@pytest.mark.parametrize("damage", ["manifest", "vectors", "sqlite", "pointer", "counts"])
+def test_corrupt_index_is_refused_clearly(sample_index: Path, damage: str) -> None:
+    gen = current_generation(sample_index)
+    assert gen is not None
+    if damage == "manifest":
+        (gen / "manifest.json").write_text("{not json", encoding="utf-8")
+    elif damage == "vectors":
+        (gen / "vectors.faiss").write_bytes(b"garbage")
+    elif damage == "sqlite":
+        (gen / "meta.sqlite").write_bytes(b"not a database at all" * 100)
+    elif damage == "pointer":
+        (sample_index / "CURRENT").write_text("gen-999999\n", encoding="utf-8")
+    else:
+        data = json.loads((gen / "manifest.json").read_text())
+        data["sentences"] += 1
+        (gen / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(IndexCorrupt, match="rebuild"):
+        IndexReader.open(sample_index)
+
+
+class ExplodingEmbedder(HashEmbedder):
+    def encode(self, texts, progress=None):  # type: ignore[no-untyped-def]
+        raise RuntimeError("power cut")
+
+
+def test_failed_write_leaves_last_good_generation(sample_index: Path, embedder: HashEmbedder) -> None:
+    before = current_generation(sample_index)
+    with pytest.raises(RuntimeError, match="power cut"):
+        write(sample_index, ExplodingEmbedder(256), [make_article("A brand new story about trams.", None)])
+    assert current_generation(sample_index) == before
+    assert not list(sample_index.glob(".tmp-gen-*"))
+    reader = IndexReader.open(sample_index, model=embedder.name)
+    assert reader.manifest.articles == 7
+
+
+def test_leftovers_of_a_killed_writer_are_cleaned(sample_index: Path, embedder: HashEmbedder) -> None:
+    junk = sample_index / ".tmp-gen-000009-12345"
+    junk.mkdir()
+    (junk / "vectors.faiss").write_bytes(b"half")
+    report = write(sample_index, embedder, [make_article("Tram line 4 reopens next week in Tartu.", None)])
+    assert report.generation == 10 and not junk.exists()
+    assert len(generation_dirs(sample_index)) == 2
+    assert IndexReader.open(sample_index).manifest.articles == 8
+
+
+def test_fresh_build_replaces_everything(sample_index: Path, embedder: HashEmbedder) -> None:
+    report = write(sample_index, embedder, [make_article("Only this story about ferries remains.", None)], fresh=True)
+    assert report.articles_total == 1
+    reader = IndexReader.open(sample_index)
+    assert reader.manifest.articles == 1 and reader.vectors.ntotal == reader.manifest.sentences
+
+
+def test_fake_embedder_is_deterministic_and_normalised() -> None:
+    a, b = HashEmbedder(64), HashEmbedder(64)
+    va, vb = a.encode(["Same words here"]), b.encode(["Same words here"])
+    assert np.array_equal(va, vb)
+    assert abs(float(np.linalg.norm(va[0])) - 1.0) < 1e-6
