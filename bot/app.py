@@ -1,0 +1,36 @@
+"""Build the slack-bolt App: a Web API client on the configured base URL, our listeners."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.web import WebClient
+
+from bot import listeners
+from bot.config import Settings
+from bot.service import AnswerService
+from bot.state import BotState
+
+
+def web_client(settings: Settings) -> WebClient:
+    """Every Web API call (auth.test, chat.*, views.*, apps.connections.open) goes to SLACK_API_URL.
+    HTTP 429 is retried after Retry-After; dropped connections are retried too."""
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=30,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=3)],
+    )
+
+
+def create_app(settings: Settings, service: AnswerService, state: BotState) -> App:
+    app = App(
+        client=web_client(settings),
+        signing_secret=settings.slack_signing_secret or "",
+        process_before_response=False,
+        logger=logging.getLogger("citebot.bolt"),
+    )
+    listeners.register(app, service, state, settings)
+    return app

@@ -1,0 +1,69 @@
+"""`citebot serve`: check configuration, load the model and index once, run the Slack app."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from bot.config import ConfigError, Settings
+from bot.logs import setup_logging
+
+log = logging.getLogger("citebot.serve")
+SHAPES = {
+    "SLACK_BOT_TOKEN": re.compile(r"xoxb-[A-Za-z0-9-]+"),
+    "SLACK_APP_TOKEN": re.compile(r"xapp-[A-Za-z0-9-]+"),
+    "SLACK_SIGNING_SECRET": re.compile(r"[A-Za-z0-9]{16,}"),
+}
+
+
+def check_credentials(settings: Settings, http: bool) -> None:
+    """Clear startup errors naming each missing or malformed variable, never its value."""
+    values = {"SLACK_BOT_TOKEN": settings.slack_bot_token}
+    if http:
+        values["SLACK_SIGNING_SECRET"] = settings.slack_signing_secret
+    else:
+        values["SLACK_APP_TOKEN"] = settings.slack_app_token
+    missing = [name for name, value in values.items() if not value]
+    malformed = [name for name, value in values.items() if value and not SHAPES[name].fullmatch(value.strip())]
+    problems = []
+    if missing:
+        problems.append("missing " + ", ".join(missing))
+    if malformed:
+        hints = {"SLACK_BOT_TOKEN": "xoxb-...", "SLACK_APP_TOKEN": "xapp-...", "SLACK_SIGNING_SECRET": "hex string"}
+        problems.append("malformed " + ", ".join(f"{n} (expected {hints[n]})" for n in malformed))
+    if problems:
+        mode = "HTTP mode (--http)" if http else "Socket Mode"
+        raise ConfigError(
+            f"cannot start the Slack bot in {mode}: {'; '.join(problems)}. "
+            f"Set them in the environment or in .env (see .env.example)."
+        )
+
+
+def serve(settings: Settings, http: bool = False, port: int | None = None) -> int:
+    check_credentials(settings, http)
+    setup_logging(settings.log_level, [s for s in (settings.slack_bot_token, settings.slack_app_token,
+                                                   settings.slack_signing_secret) if s])
+    from bot.app import create_app
+    from bot.service import AnswerService
+    from bot.state import BotState
+
+    service = AnswerService(settings)
+    stats = service.stats()
+    if stats is None:
+        log.warning("no index at %s yet: questions will be told to wait for `citebot index build`", settings.index_dir)
+    else:
+        service.answerer()  # load the model and index now, not on the first question
+        log.info("index loaded: %(articles)s articles, %(sentences)s sentences, generation %(generation)s", stats)
+    app = create_app(settings, service, BotState(settings.index_dir))
+    if http:
+        from bot.http_server import make_server
+
+        server = make_server(app, "0.0.0.0", port or settings.port)
+        log.info("HTTP mode: listening on port %s, Slack request URL path /slack/events", server.server_address[1])
+        server.serve_forever()
+    else:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        log.info("Socket Mode: connecting to Slack")
+        SocketModeHandler(app, app_token=settings.slack_app_token).start()
+    return 0

@@ -1,0 +1,80 @@
+"""The answering service a long-running process holds: model loaded once, index followed.
+
+Each question checks (one small file read) whether a new index generation was published and,
+if so, opens it; a question already running keeps the reader it started with, so it never sees
+a mix of two generations.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from bot.answer import Answerer, Result
+from bot.config import Settings
+from index.embedders import Embedder, make_embedder
+from index.reader import IndexReader
+from index.store import current_generation
+
+
+class AnswerService:
+    def __init__(self, settings: Settings, embedder_factory: Callable[[str], Embedder] = make_embedder) -> None:
+        self.settings = settings
+        self._embedder_factory = embedder_factory
+        self._embedder: Embedder | None = None
+        self._answerer: Answerer | None = None
+        self._lock = threading.Lock()
+        self._encode_lock = threading.Lock()
+
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = self._embedder_factory(self.settings.model)
+            return self._embedder
+
+    def answerer(self) -> Answerer:
+        """The Answerer for the live generation (raises IndexMissing when there is none)."""
+        live = current_generation(self.settings.index_dir)
+        current = self._answerer
+        if current is not None and live == current.reader.generation:
+            return current
+        reader = IndexReader.open(self.settings.index_dir, model=self.settings.model)
+        answerer = Answerer(reader, _Locked(self.embedder(), self._encode_lock), top_k=self.settings.top_k,
+                            abstain_below=self.settings.abstain_below,
+                            max_question_chars=self.settings.max_question_chars)
+        with self._lock:
+            self._answerer = answerer
+        return answerer
+
+    def ask(self, question: str, top_k: int | None = None) -> Result:
+        return self.answerer().ask(question, top_k=top_k)
+
+    def stats(self) -> dict[str, Any] | None:
+        """Manifest figures of the live index, None when there is no index."""
+        from index.reader import read_manifest
+
+        live = current_generation(self.settings.index_dir)
+        if live is None or not live.is_dir():
+            return None
+        m = read_manifest(live)
+        return {"articles": m.articles, "sentences": m.sentences, "newest_article": m.newest_article,
+                "built_at": m.built_at, "generation": m.generation, "model": m.model}
+
+
+class _Locked:
+    """An embedder whose encode calls are serialised (one model, many Slack worker threads)."""
+
+    def __init__(self, inner: Embedder, lock: threading.Lock) -> None:
+        self.inner = inner
+        self.lock = lock
+        self.name = inner.name
+        self.dimension = inner.dimension
+
+    @property
+    def encoded(self) -> int:
+        return self.inner.encoded
+
+    def encode(self, texts, progress=None):  # type: ignore[no-untyped-def]
+        with self.lock:
+            return self.inner.encode(texts, progress=progress)

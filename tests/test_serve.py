@@ -1,0 +1,60 @@
+"""Starting the bot: configuration errors name the variable, never the value; logs are redacted."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings
+from bot.logs import RedactSecrets
+from bot.serve import check_credentials
+from tests.conftest import ROOT
+
+
+def run_serve(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    clean.update(env, PYTHONPATH=str(ROOT), CITEBOT_INDEX_DIR=str(tmp_path / "ix"))
+    return subprocess.run([sys.executable, "-m", "bot.cli", "serve", *args], cwd=tmp_path, env=clean,
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_serve_without_tokens_names_missing_variables(tmp_path: Path) -> None:
+    proc = run_serve(tmp_path)
+    assert proc.returncode != 0
+    assert "SLACK_BOT_TOKEN" in proc.stderr and "SLACK_APP_TOKEN" in proc.stderr and "Traceback" not in proc.stderr
+    http = run_serve(tmp_path, "--http")
+    assert http.returncode != 0 and "SLACK_SIGNING_SECRET" in http.stderr and "SLACK_APP_TOKEN" not in http.stderr
+
+
+def test_malformed_token_is_named_not_echoed(tmp_path: Path) -> None:
+    secret_looking = "not-a-bot-token-s3cr3t-value"
+    proc = run_serve(tmp_path, SLACK_BOT_TOKEN=secret_looking, SLACK_APP_TOKEN="xapp-1-ok")
+    assert proc.returncode != 0 and "malformed SLACK_BOT_TOKEN" in proc.stderr
+    assert secret_looking not in proc.stderr + proc.stdout
+
+
+def test_settings_repr_hides_secrets() -> None:
+    s = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-123-secret", "SLACK_SIGNING_SECRET": "abcdef0123456789abcd",
+                           "SLACK_APP_TOKEN": "xapp-1-secret"})
+    assert "secret" not in repr(s) and "abcdef0123456789abcd" not in repr(s)
+    check_credentials(s, http=False)
+    check_credentials(s, http=True)
+    with pytest.raises(ConfigError, match="SLACK_APP_TOKEN") as info:
+        check_credentials(Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-123-secret"}), http=False)
+    assert "xoxb-123-secret" not in str(info.value)
+
+
+def test_log_filter_redacts_tokens_and_secrets() -> None:
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "calling with %s and %s", ("xoxb-999-abc", "mysecretvalue"), None)
+    assert RedactSecrets(["mysecretvalue"]).filter(record)
+    assert record.getMessage() == "calling with [redacted] and [redacted]"
+
+
+def test_bad_numeric_config_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="CITEBOT_TOP_K must be an integer"):
+        Settings.from_env({"CITEBOT_TOP_K": "many"})
