@@ -1,18 +1,38 @@
-"""Turn a question into ranked, cited sentences. Free of Slack and terminal concerns."""
+"""Turn a question into ranked, cited answers. Free of Slack and terminal concerns.
+
+Retrieval is hybrid (index/hybrid.py). Sentences from different articles that state the same
+thing are grouped into one answer with several citations (corroboration); the confidence that
+the articles answer the question at all is a logistic model over retrieval signals.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
 
 from index.embedders import Embedder
 from index.errors import QuestionError
+from index.hybrid import HybridSearch, Retrieved
 from index.reader import IndexReader
 from index.records import Hit
 
-# Logistic calibration of the best cosine similarity into a confidence in [0, 1].
-CONFIDENCE_MIDPOINT = 0.35
-CONFIDENCE_SLOPE = 15.0
+# Confidence = logistic(bias + sum(weight * signal)); fitted by bench/eval_squad.py --calibrate on
+# the SQuAD half (answerable: questions of indexed articles; unanswerable: of the others).
+CONFIDENCE_WEIGHTS = {
+    "max_dense": 8.684, "top5_dense": 13.46, "max_article": 1.05, "max_bm25": 0.1657, "known": 2.854, "covered": 4.276,
+}
+CONFIDENCE_BIAS = -16.96
+# At 0.2 on the SQuAD half: answers 97.5% of answerable questions, abstains on 91.2% of unanswerable ones.
+DEFAULT_ABSTAIN_BELOW = 0.2
+
+# Grouping: same numbers, and similar enough meaning.
+GROUP_COSINE = 0.80  # sentences without figures must be near-paraphrases
+GROUP_COSINE_WITH_FIGURES = 0.65  # sentences sharing the same figures may differ more in wording
+GROUP_POOL = 30  # ranked sentences considered for grouping
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 @dataclass(frozen=True)
@@ -26,11 +46,19 @@ class Citation:
     sentence_index: int
     char_start: int
     char_end: int
+    text: str = ""  # the cited sentence (equal to the answer's text for the first citation)
+    verbatim: bool = False  # the same words appear in another citation of this answer (wire copy)
 
     @classmethod
     def from_hit(cls, hit: Hit) -> Citation:
         return cls(hit.article_id, hit.title, hit.source, hit.url, hit.published, hit.path,
-                   hit.sentence_index, hit.char_start, hit.char_end)
+                   hit.sentence_index, hit.char_start, hit.char_end, hit.text)
+
+
+@dataclass(frozen=True)
+class Context:
+    before: str | None = None
+    after: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +66,8 @@ class Answer:
     text: str
     score: float
     citations: list[Citation]
+    sources: int = 1  # distinct articles reporting it
+    context: Context = field(default_factory=Context)
 
 
 @dataclass(frozen=True)
@@ -46,6 +76,7 @@ class Result:
     abstained: bool
     confidence: float
     answers: list[Answer] = field(default_factory=list)
+    signals: dict[str, float] = field(default_factory=dict)  # what the confidence was computed from
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -65,18 +96,64 @@ def validate_question(question: object, max_chars: int) -> str:
     return text
 
 
-def confidence(score: float) -> float:
-    return 1.0 / (1.0 + math.exp(-(score - CONFIDENCE_MIDPOINT) * CONFIDENCE_SLOPE))
+def confidence(signals: dict[str, float]) -> float:
+    if not signals:
+        return 0.0
+    z = CONFIDENCE_BIAS + sum(w * signals.get(name, 0.0) for name, w in CONFIDENCE_WEIGHTS.items())
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def figures(text: str) -> frozenset[str]:
+    return frozenset(n.replace(",", "") for n in NUMBER.findall(text))
+
+
+def same_fact(a: str, b: str, cosine: float) -> bool:
+    """Two sentences state the same fact: same figures, and close in meaning."""
+    fa, fb = figures(a), figures(b)
+    if fa != fb:
+        return False
+    return cosine >= (GROUP_COSINE_WITH_FIGURES if fa else GROUP_COSINE)
+
+
+def normalised(text: str) -> str:
+    return " ".join(re.sub(r"[\"'\u201c\u201d\u2018\u2019]", "", text).lower().split())
+
+
+def group(retrieved: Retrieved) -> list[list[int]]:
+    """Indexes of the ranked hits, grouped: each group is one fact from several articles."""
+    hits, vectors = retrieved.hits, retrieved.vectors
+    groups: list[list[int]] = []
+    for i, hit in enumerate(hits):
+        home = None
+        if i < GROUP_POOL:
+            for g in groups:
+                if g[0] >= GROUP_POOL or any(hits[j].article_id == hit.article_id for j in g):
+                    continue
+                if any(same_fact(hits[j].text, hit.text, float(np.dot(vectors[j], vectors[i]))) for j in g):
+                    home = g
+                    break
+        if home is None:
+            groups.append([i])
+        else:
+            home.append(i)
+    return groups
+
+
+def citations_for(hits: list[Hit]) -> list[Citation]:
+    """One citation per hit; ``verbatim`` marks those whose words another citation repeats."""
+    texts = [normalised(h.text) for h in hits]
+    return [replace(Citation.from_hit(h), verbatim=texts.count(t) > 1) for h, t in zip(hits, texts, strict=True)]
 
 
 class Answerer:
     """Holds a loaded index and embedder; answers many questions without reloading either."""
 
     def __init__(self, reader: IndexReader, embedder: Embedder, *, top_k: int = 5,
-                 abstain_below: float = 0.5, max_question_chars: int = 1000) -> None:
+                 abstain_below: float = DEFAULT_ABSTAIN_BELOW, max_question_chars: int = 1000) -> None:
         reader.check_dimension(embedder.dimension)
         self.reader = reader
         self.embedder = embedder
+        self.search = HybridSearch(reader)
         self.top_k = top_k
         self.abstain_below = abstain_below
         self.max_question_chars = max_question_chars
@@ -85,8 +162,14 @@ class Answerer:
         text = validate_question(question, self.max_question_chars)
         k = top_k or self.top_k
         vector = self.embedder.encode([text])[0]
-        hits = self.reader.search(vector, k)
-        best = hits[0].score if hits else 0.0
-        conf = round(confidence(best), 4)
-        answers = [Answer(h.text, round(h.score, 4), [Citation.from_hit(h)]) for h in hits]
-        return Result(text, conf < self.abstain_below, conf, answers)
+        retrieved = self.search.search(text, vector, max(GROUP_POOL, k * 4))
+        answers = []
+        for members in group(retrieved)[:k]:
+            hits = [retrieved.hits[i] for i in members]
+            head = hits[0]
+            before, after = self.reader.context(head.article_id, head.sentence_index)
+            answers.append(Answer(head.text, round(head.score, 4), citations_for(hits),
+                                  len({h.article_id for h in hits}), Context(before, after)))
+        conf = round(confidence(retrieved.signals), 4)
+        signals = {k: round(float(v), 4) for k, v in retrieved.signals.items()}
+        return Result(text, conf < self.abstain_below, conf, answers, signals)

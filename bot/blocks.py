@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from bot.answer import Citation, Result
+from index.keyword import STOPWORDS
 
 MAX_BLOCKS = 50
 MAX_TEXT = 3000
@@ -22,11 +23,6 @@ NO_ANSWER = "The articles do not answer this question."
 ACTION_UP = "citebot_feedback_up"
 ACTION_DOWN = "citebot_feedback_down"
 ACTION_SHARE = "citebot_share"
-STOPWORDS = frozenset(
-    "a an and are as at be by did do does for from had has have how in is it its of on or the this that "
-    "to was were what when where which who whom whose why will with about into than then there their they "
-    "said says say can could would should been being any all".split()
-)
 Block = dict[str, Any]
 
 
@@ -122,9 +118,16 @@ def answer_blocks(result: Result, *, feedback: bool = True, share: bool = False,
     numbers, cited = number_citations(result)
     for answer, refs in zip(result.answers[:MAX_ANSWERS], numbers, strict=True):
         marks = "".join(f"[{n}]" for n in refs)
-        extra = f"  _reported by {len(answer.citations)} sources_" if len(answer.citations) > 1 else ""
+        extra = f"  _reported by {answer.sources} sources_" if answer.sources > 1 else ""
+        same = [n for c, n in zip(answer.citations, refs, strict=True) if c.verbatim]
+        if len(same) > 1:
+            extra += " \u00b7 _" + "".join(f"[{n}]" for n in same) + " same wording (wire copy)_"
         quote = truncate(highlight(answer.text, result.question), MAX_TEXT - 2 - len(marks) - len(extra))
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f">{quote}\n{marks}{extra}"}})
+        around = [t for t in (answer.context.before, answer.context.after) if t]
+        if around:
+            context = " \u2026 ".join(escape(t) for t in around)
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(f"_{context}_", MAX_TEXT)}]})
     if cited:
         lines = [citation_line(n, c) for n, c in enumerate(cited, start=1)]
         blocks.append({"type": "context", "elements": [

@@ -150,7 +150,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         if args.json:
             print(json.dumps(result.to_dict(), ensure_ascii=False), file=out, flush=True)
         else:
-            print(render(result), file=out, flush=True)
+            print(render(result, color=out.isatty() and not os.environ.get("NO_COLOR")), file=out, flush=True)
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
@@ -165,26 +165,30 @@ def positive_int(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="citebot", description="Answer questions about news articles with cited sentences.")
-    p.add_argument("--index-dir", help="index directory (default: $CITEBOT_INDEX_DIR or ./citebot_index)")
-    p.add_argument("--model", help="sentence-transformers model name or path (default: $CITEBOT_MODEL)")
+    common = argparse.ArgumentParser(add_help=False)  # accepted before or after the subcommand
+    common.add_argument("--index-dir", default=argparse.SUPPRESS,
+                        help="index directory (default: $CITEBOT_INDEX_DIR or ./citebot_index)")
+    common.add_argument("--model", default=argparse.SUPPRESS,
+                        help="sentence-transformers model name or path (default: $CITEBOT_MODEL)")
+    p = argparse.ArgumentParser(prog="citebot", parents=[common],
+                                description="Answer questions about news articles with cited sentences.")
     sub = p.add_subparsers(dest="command", required=True)
 
     idx = sub.add_parser("index", help="build and inspect the index").add_subparsers(dest="index_command", required=True)
-    build = idx.add_parser("build", help="build the index from scratch from files or directories")
+    build = idx.add_parser("build", parents=[common], help="build the index from scratch from files or directories")
     build.add_argument("paths", nargs="+", metavar="PATH")
-    add = idx.add_parser("add", help="add new or changed articles; unchanged ones are not re-embedded")
+    add = idx.add_parser("add", parents=[common], help="add new or changed articles; unchanged ones are not re-embedded")
     add.add_argument("paths", nargs="+", metavar="PATH")
-    status = idx.add_parser("status", help="what the index holds")
+    status = idx.add_parser("status", parents=[common], help="what the index holds")
     status.add_argument("--json", action="store_true")
 
-    ask = sub.add_parser("ask", help="answer a question with cited sentences")
+    ask = sub.add_parser("ask", parents=[common], help="answer a question with cited sentences")
     ask.add_argument("question", nargs="?")
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
     ask.add_argument("--batch", metavar="FILE", help="one question per line ('-' for stdin)")
     ask.add_argument("--top-k", type=positive_int, default=None, metavar="K", help="how many passages")
 
-    serve = sub.add_parser("serve", help="run the Slack bot (Socket Mode unless --http)")
+    serve = sub.add_parser("serve", parents=[common], help="run the Slack bot (Socket Mode unless --http)")
     serve.add_argument("--http", action="store_true", help="serve Slack's HTTP Events API instead")
     serve.add_argument("--port", type=int, default=None, help="HTTP port (default $PORT or 3000)")
     return p
@@ -193,9 +197,9 @@ def parser() -> argparse.ArgumentParser:
 def settings_for(args: argparse.Namespace) -> Settings:
     load_dotenv_file()
     env = dict(os.environ)
-    if args.index_dir:
+    if getattr(args, "index_dir", None):
         env["CITEBOT_INDEX_DIR"] = args.index_dir
-    if args.model:
+    if getattr(args, "model", None):
         env["CITEBOT_MODEL"] = args.model
     return Settings.from_env(env)
 
@@ -224,7 +228,13 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 def main() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    sys.exit(run())
+    try:
+        code = run()
+        sys.stdout.flush()
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_OK
+    sys.exit(code)
 
 
 if __name__ == "__main__":

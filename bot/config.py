@@ -10,13 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.answer import DEFAULT_ABSTAIN_BELOW
 from index.embedders import DEFAULT_MODEL
 from index.errors import CitebotError
 
 DEFAULT_INDEX_DIR = "citebot_index"
 DEFAULT_TOP_K = 5
 DEFAULT_MAX_QUESTION_CHARS = 1000
-DEFAULT_ABSTAIN_BELOW = 0.5
 
 
 class ConfigError(CitebotError):

@@ -1,24 +1,43 @@
-"""Plain-text rendering of answers for the terminal."""
+"""Plain-text rendering of answers for the terminal (context dimmed when colour is on)."""
 
 from __future__ import annotations
 
 import textwrap
 
-from bot.answer import Citation, Result
+from bot.answer import Answer, Citation, Result
 
 NO_ANSWER = "The articles do not answer this question."
+DIM, RESET = "\x1b[2m", "\x1b[0m"
 
 
 def cite(c: Citation) -> str:
     """'Title — Outlet, 2025-08-06 <link or path>' with whatever parts are known."""
-    head = c.title or c.article_id
+    head = c.title or (c.path.rsplit("/", 1)[-1] if c.path else c.article_id)
     parts = [p for p in (c.source, c.published) if p]
     where = c.url or c.path
     line = head + (" \u2014 " + ", ".join(parts) if parts else "")
-    return line + (f" <{where}>" if where else "")
+    return line + (f" <{where}>" if where else "") + (" (same wording as another source)" if c.verbatim else "")
 
 
-def render(result: Result, width: int = 88) -> str:
+def wrap(text: str, width: int, first: str, rest: str) -> str:
+    return textwrap.fill(text, width=width, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def render_answer(n: int, answer: Answer, width: int, color: bool) -> list[str]:
+    dim = (lambda s: f"{DIM}{s}{RESET}") if color else (lambda s: s)
+    lines = [wrap(f"\u201c{answer.text}\u201d", width, f"[{n}] ", "    ")]
+    for label, text in (("before", answer.context.before), ("after", answer.context.after)):
+        if text:
+            lines.append(dim(wrap(f"{label}: {text}", width, "    \u00b7 ", "      ")))
+    for c in answer.citations:
+        lines.append(wrap(cite(c), width, "    \u2014 ", "      "))
+    sources = f"reported by {answer.sources} sources \u00b7 " if answer.sources > 1 else ""
+    lines += [f"    {sources}score {answer.score:.2f}", ""]
+    return lines
+
+
+def render(result: Result, width: int = 88, color: bool = False) -> str:
     lines = [f"Q: {result.question}", ""]
     if result.abstained:
         lines += [f"{NO_ANSWER} (confidence {result.confidence:.2f})"]
@@ -27,13 +46,7 @@ def render(result: Result, width: int = 88) -> str:
     elif not result.answers:
         lines += [NO_ANSWER]
     for n, answer in enumerate(result.answers, start=1):
-        quote = textwrap.fill(f"\u201c{answer.text}\u201d", width=width, initial_indent=f"[{n}] ",
-                              subsequent_indent="    ")
-        lines.append(quote)
-        for c in answer.citations:
-            lines.append(textwrap.fill(cite(c), width=width, initial_indent="    \u2014 ", subsequent_indent="      "))
-        lines.append(f"    score {answer.score:.2f}")
-        lines.append("")
+        lines += render_answer(n, answer, width, color)
     if not result.abstained and result.answers:
         lines.append(f"confidence {result.confidence:.2f}")
     return "\n".join(lines).rstrip() + "\n"

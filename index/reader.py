@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -39,13 +40,15 @@ def missing_message(directory: Path) -> str:
 class IndexReader:
     """A loaded generation: FAISS vectors in memory, metadata in SQLite (read-only)."""
 
-    def __init__(self, directory: Path, generation: Path, manifest: Manifest, vectors, db: sqlite3.Connection):  # type: ignore[no-untyped-def]
+    def __init__(self, directory: Path, generation: Path, manifest: Manifest,  # type: ignore[no-untyped-def]
+                 vectors, article_vectors, db: sqlite3.Connection):
         self.directory = directory
         self.generation = generation
         self.manifest = manifest
         self.vectors = vectors
+        self.article_vectors = article_vectors
         self.db = db
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()  # one SQLite connection shared by the bot's worker threads
 
     @classmethod
     def open(cls, directory: Path, model: str | None = None) -> IndexReader:
@@ -65,9 +68,13 @@ class IndexReader:
 
         try:
             vectors = faiss.read_index(str(generation / "vectors.faiss"))
+            article_vectors = faiss.read_index(str(generation / "articles.faiss"))
         except RuntimeError as exc:
             reason = str(exc).splitlines()[0] if str(exc) else "unknown error"
             raise IndexCorrupt(f"index vectors in {generation} are unreadable ({reason}); rebuild with `citebot index build`") from None
+        if article_vectors.ntotal != manifest.articles or article_vectors.d != manifest.dimension:
+            raise IndexCorrupt(f"index {generation} is inconsistent: {article_vectors.ntotal} article vectors for "
+                               f"{manifest.articles} articles; rebuild it")
         if vectors.d != manifest.dimension or vectors.ntotal != manifest.sentences:
             raise IndexCorrupt(
                 f"index {generation} is inconsistent: manifest says {manifest.sentences} sentences of "
@@ -80,7 +87,7 @@ class IndexReader:
             raise IndexCorrupt(f"index metadata in {generation} is unreadable ({exc}); rebuild with `citebot index build`") from None
         if count != manifest.sentences:
             raise IndexCorrupt(f"index {generation} is inconsistent: {count} sentence rows, manifest says {manifest.sentences}; rebuild it")
-        return cls(directory, generation, manifest, vectors, db)
+        return cls(directory, generation, manifest, vectors, article_vectors, db)
 
     def check_dimension(self, dimension: int) -> None:
         if dimension != self.manifest.dimension:
@@ -97,12 +104,32 @@ class IndexReader:
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
         scores, ids = self.vectors.search(query, k)
         pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-        with self._lock:
+        with self.lock:
             rows = rows_by_ids(self.db, [i for i, _ in pairs])
-        return [self._hit(rows[i], score) for i, score in pairs if i in rows]
+        return [self.hit(rows[i], score) for i, score in pairs if i in rows]
+
+    def rows(self, ids: Iterable[int]) -> dict[int, sqlite3.Row]:
+        """Sentence rows with article metadata (call with ``lock`` held)."""
+        return rows_by_ids(self.db, ids)
+
+    def sentence_ids_of(self, article_rowids: Iterable[int]) -> set[int]:
+        """Every sentence id of the given articles (call with ``lock`` held)."""
+        wanted = list(article_rowids)
+        if not wanted:
+            return set()
+        marks = ",".join("?" * len(wanted))
+        return {int(r[0]) for r in self.db.execute(
+            f"SELECT s.id FROM sentences s JOIN articles a ON a.id = s.article_id WHERE a.rowid IN ({marks})", wanted)}
+
+    def context(self, article_id: str, index: int) -> tuple[str | None, str | None]:
+        """The sentences just before and after one sentence of an article."""
+        with self.lock:
+            found = dict(self.db.execute(
+                "SELECT idx, text FROM sentences WHERE article_id = ? AND idx IN (?, ?)", (article_id, index - 1, index + 1)))
+        return found.get(index - 1), found.get(index + 1)
 
     @staticmethod
-    def _hit(row: sqlite3.Row, score: float) -> Hit:
+    def hit(row: sqlite3.Row, score: float) -> Hit:
         return Hit(
             sentence_id=int(row["id"]),
             score=score,
@@ -119,7 +146,7 @@ class IndexReader:
         )
 
     def article_body(self, article_id: str) -> str | None:
-        with self._lock:
+        with self.lock:
             row = self.db.execute("SELECT body FROM articles WHERE id = ?", (article_id,)).fetchone()
         return None if row is None else str(row["body"])
 

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-FORMAT = 1
+FORMAT = 2  # 2: FTS5 keyword tables and article vectors
 CURRENT = "CURRENT"
 LOCK = ".lock"
 GEN = re.compile(r"gen-(\d{6})")
@@ -55,6 +55,7 @@ class Manifest:
     generation: int
     newest_article: str | None
     faiss: str = "IDMap2,Flat,IP"
+    keyword: str = "sqlite-fts5 bm25"
     format: int = FORMAT
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -151,7 +152,7 @@ def rows_by_ids(db: sqlite3.Connection, ids: Iterable[int]) -> dict[int, sqlite3
         marks = ",".join("?" * len(part))
         for row in db.execute(
             f"""SELECT s.id, s.article_id, s.idx, s.paragraph, s.char_start, s.char_end, s.text,
-                       a.title, a.source, a.url, a.published, a.path
+                       a.rowid AS article_rowid, a.title, a.source, a.url, a.published, a.path
                 FROM sentences s JOIN articles a ON a.id = s.article_id
                 WHERE s.id IN ({marks})""",
             part,

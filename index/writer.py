@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index import keyword
 from index.embedders import Embedder
 from index.errors import IndexBusy, IndexMismatch
 from index.records import Article, Sentence
@@ -75,7 +76,7 @@ def writer_lock(directory: Path, wait: float = LOCK_WAIT_SECONDS, notify: Callab
 
 def _new_database(path: Path) -> sqlite3.Connection:
     db = connect(path)
-    db.executescript(SCHEMA)
+    db.executescript(SCHEMA + keyword.SCHEMA)
     return db
 
 
@@ -100,7 +101,8 @@ class GenerationWriter:
 
         base = None if self.fresh else current_generation(self.directory)
         if base is None:
-            return _new_database(staged / "meta.sqlite"), _new_vectors(self.embedder.dimension)
+            dim = self.embedder.dimension
+            return _new_database(staged / "meta.sqlite"), _new_vectors(dim), _new_vectors(dim)
         from index.reader import read_manifest
 
         manifest = read_manifest(base)
@@ -112,20 +114,19 @@ class GenerationWriter:
             )
         shutil.copyfile(base / "meta.sqlite", staged / "meta.sqlite")
         db = connect(staged / "meta.sqlite")
-        db.executescript(SCHEMA)
-        return db, faiss.read_index(str(base / "vectors.faiss"))
+        return db, faiss.read_index(str(base / "vectors.faiss")), faiss.read_index(str(base / "articles.faiss"))
 
     def run(self, upserts: Iterable[Article], removals: Iterable[str] = ()) -> ChangeReport:
         started = time.perf_counter()
         number = next_generation_number(self.directory)
         with staged_directory(self.directory, number) as staged:
-            db, vectors = self._open_base(staged)
+            db, vectors, articles = self._open_base(staged)
             try:
                 doomed, todo = self._plan(db, list(upserts), set(removals))
                 split = {a.id: split_article(a) for a in todo}
                 reusable = self._reusable_vectors(db, vectors, split)
-                self._remove(db, vectors, doomed)
-                self._insert(db, vectors, todo, split, reusable)
+                self._remove(db, vectors, articles, doomed)
+                self._insert(db, vectors, articles, todo, split, reusable)
                 manifest = self._manifest(db, number)
                 db.commit()
             finally:
@@ -133,6 +134,7 @@ class GenerationWriter:
             import faiss
 
             faiss.write_index(vectors, str(staged / "vectors.faiss"))
+            faiss.write_index(articles, str(staged / "articles.faiss"))
             (staged / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
             publish(self.directory, staged, number)
         prune(self.directory)
@@ -194,38 +196,51 @@ class GenerationWriter:
         return found
 
     @staticmethod
-    def _remove(db: sqlite3.Connection, vectors, doomed: set[str]) -> None:  # type: ignore[no-untyped-def]
+    def _remove(db: sqlite3.Connection, vectors, articles, doomed: set[str]) -> None:  # type: ignore[no-untyped-def]
+        """Take articles out of every part of the index: metadata, keyword tables, both vector sets."""
         if not doomed:
             return
         ids: list[int] = []
+        rowids: list[int] = []
         for article_id in doomed:
-            ids += [r[0] for r in db.execute("SELECT id FROM sentences WHERE article_id = ?", (article_id,))]
+            rowid = db.execute("SELECT rowid FROM articles WHERE id = ?", (article_id,)).fetchone()[0]
+            mine = [r[0] for r in db.execute("SELECT id FROM sentences WHERE article_id = ?", (article_id,))]
+            keyword.remove(db, rowid, mine)
             db.execute("DELETE FROM sentences WHERE article_id = ?", (article_id,))
             db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+            ids += mine
+            rowids.append(rowid)
         if ids:
             vectors.remove_ids(np.asarray(ids, dtype=np.int64))
+        articles.remove_ids(np.asarray(rowids, dtype=np.int64))
 
     def _insert(  # type: ignore[no-untyped-def]
-        self, db: sqlite3.Connection, vectors, todo: list[Article],
+        self, db: sqlite3.Connection, vectors, articles, todo: list[Article],
         split: dict[str, list[Sentence]], reusable: dict[str, np.ndarray],
     ) -> None:
         sentences: list[Sentence] = []
+        article_rows: list[int] = []
+        ids: list[int] = []
         added_at = now_iso()
         for article in todo:
-            db.execute(
+            cur = db.execute(
                 "INSERT INTO articles (id, title, source, url, published, path, hash, derived_id, body, added_at)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (article.id, article.title, article.source, article.url, article.published, article.path,
                  article.hash, int(article.id == "a" + article.hash[:15]), article.body, added_at),
             )
+            article_rows.append(int(cur.lastrowid or 0))
+            keyword.add_article(db, article_rows[-1], article.title, article.body)
+            mine = []
+            for s in split[article.id]:
+                cur = db.execute(
+                    "INSERT INTO sentences (article_id, idx, paragraph, char_start, char_end, text) VALUES (?,?,?,?,?,?)",
+                    (s.article_id, s.index, s.paragraph, s.char_start, s.char_end, s.text),
+                )
+                mine.append(int(cur.lastrowid or 0))
+            keyword.add_sentences(db, list(zip(mine, (s.text for s in split[article.id]), strict=True)))
             sentences += split[article.id]
-        ids = []
-        for s in sentences:
-            cur = db.execute(
-                "INSERT INTO sentences (article_id, idx, paragraph, char_start, char_end, text) VALUES (?,?,?,?,?,?)",
-                (s.article_id, s.index, s.paragraph, s.char_start, s.char_end, s.text),
-            )
-            ids.append(int(cur.lastrowid or 0))
+            ids += mine
         fresh_texts = sorted({s.text for s in sentences if s.text not in reusable}, key=len)
         encoded = self._encode(fresh_texts)
         lookup = dict(reusable)
@@ -233,8 +248,19 @@ class GenerationWriter:
         if sentences:
             matrix = np.vstack([lookup[s.text] for s in sentences]).astype(np.float32)
             vectors.add_with_ids(matrix, np.asarray(ids, dtype=np.int64))
+            self._add_article_vectors(articles, todo, split, article_rows, lookup)
         self.report.sentences_embedded += len(fresh_texts)
         self.report.sentences_reused += len(sentences) - len(fresh_texts)
+
+    @staticmethod
+    def _add_article_vectors(articles, todo: list[Article], split: dict[str, list[Sentence]],  # type: ignore[no-untyped-def]
+                             rows: list[int], lookup: dict[str, np.ndarray]) -> None:
+        """An article's vector is the normalised mean of its sentence vectors: context for free."""
+        dim = next(iter(lookup.values())).shape[0]
+        mean = np.vstack([np.mean([lookup[s.text] for s in split[a.id]], axis=0) if split[a.id] else np.zeros(dim)
+                          for a in todo]).astype(np.float32)
+        mean /= np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
+        articles.add_with_ids(mean, np.asarray(rows, dtype=np.int64))
 
     def _encode(self, texts: list[str]) -> list[np.ndarray]:
         if not texts:

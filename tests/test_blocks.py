@@ -41,7 +41,7 @@ def test_escape_and_highlight_never_leave_raw_markup() -> None:
 def test_citations_numbered_per_article_with_links() -> None:
     r = Result("q words", False, 0.9, [
         Answer("First quote.", 0.9, [cite(1)]),
-        Answer("Second quote.", 0.8, [cite(2, url=None, title=None), cite(1)]),
+        Answer("Second quote.", 0.8, [cite(2, url=None, title=None), cite(1)], sources=2),
     ])
     blocks = answer_blocks(r)
     sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]

@@ -34,11 +34,13 @@ def check_result(obj: dict, question: str) -> None:  # type: ignore[type-arg]
     assert 0.0 <= obj["confidence"] <= 1.0
     for answer in obj["answers"]:
         assert isinstance(answer["text"], str) and isinstance(answer["score"], float)
+        assert answer["citations"][0]["text"] == answer["text"]
+        assert set(answer["context"]) == {"before", "after"}
         for c in answer["citations"]:
             assert set(c) >= CITATION_KEYS
             body = Path(c["path"]).read_text(encoding="utf-8") if c["path"].endswith(".txt") else None
-            if body is not None:
-                assert body.replace("\r\n", "\n").lstrip("\ufeff")[c["char_start"]:c["char_end"]] == answer["text"]
+            if body is not None:  # each citation's offsets reproduce its own sentence from the file
+                assert body.replace("\r\n", "\n").lstrip("\ufeff")[c["char_start"]:c["char_end"]] == c["text"]
 
 
 def test_ask_before_any_index_says_how_to_build(fake_env: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,10 @@ def top_text(result: Result, n: int = 3) -> str:
 
 def assert_offsets(result: Result, answerer: Answerer) -> None:
     for answer in result.answers:
+        assert answer.citations[0].text == answer.text
         for c in answer.citations:
             body = answerer.reader.article_body(c.article_id)
-            assert body is not None and body[c.char_start:c.char_end] == answer.text
+            assert body is not None and body[c.char_start:c.char_end] == c.text
 
 
 def test_model_loads_offline_and_is_normalised(real_embedder) -> None:  # type: ignore[no-untyped-def]
@@ -57,3 +59,47 @@ def test_seeds_co_chairs_and_minerals(tmp_path: Path, real_embedder) -> None:  #
         assert_offsets(result, answerer)
         for answer in result.answers:
             assert "Listen to" not in answer.text and "Photo" not in answer.text
+
+
+QA = json.loads((Path(__file__).parent / "qa_samples.json").read_text(encoding="utf-8"))
+SEED_QA = [
+    ("Who co-chaired the session?", ["Bhatia", "Gruzdev"]),
+    ("What minerals were discussed?", ["rare earth"]),
+    ("How many delegates attended?", ["80 delegates"]),
+    ("What tariff did the US impose on Indian goods?", ["25 per cent"]),
+    ("How much has bilateral trade between India and Russia grown?", ["$68.7 billion"]),
+    ("Which sectors did the two sides welcome engagement in?", ["aluminium"]),
+    ("What did the two sides cooperate on in aerospace?", ["wind tunnel"]),
+]
+
+
+@pytest.fixture(scope="module")
+def sample_answerer(tmp_path_factory, real_embedder) -> Answerer:  # type: ignore[no-untyped-def]
+    return answerer_for([SAMPLES], tmp_path_factory.mktemp("qa") / "ix", real_embedder)
+
+
+@pytest.mark.parametrize("case", QA["answerable"], ids=lambda c: c["q"])
+def test_sample_qa_set_answerable(sample_answerer: Answerer, case: dict) -> None:  # type: ignore[type-arg]
+    result = sample_answerer.ask(case["q"])
+    assert not result.abstained, result.confidence
+    assert any(all(w in a.text for w in case["all_of"]) for a in result.answers[:3]), [a.text for a in result.answers[:3]]
+
+
+@pytest.mark.parametrize("question", QA["unanswerable"])
+def test_sample_qa_set_unanswerable(sample_answerer: Answerer, question: str) -> None:
+    result = sample_answerer.ask(question)
+    assert result.abstained and result.answers  # says so, and still shows the closest matches
+
+
+def test_seed_meeting_questions_and_abstentions(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    answerer = answerer_for([seeds_or_skip()], tmp_path / "ix", real_embedder)
+    for question, words in SEED_QA:
+        result = answerer.ask(question)
+        assert not result.abstained, (question, result.confidence)
+        assert any(all(w in a.text for w in words) for a in result.answers[:3]), (question, [a.text for a in result.answers[:3]])
+        assert_offsets(result, answerer)
+    for question in ("Who won the 2022 FIFA World Cup final?", "What is the capital of Australia?"):
+        assert answerer.ask(question).abstained, question
+    delegates = answerer.ask("How many delegates attended?").answers
+    wire = [a for a in delegates if "80 delegates" in a.text]
+    assert len(wire) == 1 and wire[0].sources == 4  # four outlets, one answer
