@@ -77,6 +77,7 @@ class Result:
     confidence: float
     answers: list[Answer] = field(default_factory=list)
     signals: dict[str, float] = field(default_factory=dict)  # what the confidence was computed from
+    generation: int = 0  # the index generation that answered
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -172,4 +173,4 @@ class Answerer:
                                   len({h.article_id for h in hits}), Context(before, after)))
         conf = round(confidence(retrieved.signals), 4)
         signals = {k: round(float(v), 4) for k, v in retrieved.signals.items()}
-        return Result(text, conf < self.abstain_below, conf, answers, signals)
+        return Result(text, conf < self.abstain_below, conf, answers, signals, self.reader.manifest.generation)

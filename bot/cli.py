@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from bot.config import Settings, load_dotenv_file
@@ -71,6 +72,54 @@ def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, f
         file=out,
     )
     return EXIT_PARTIAL if skipped else EXIT_OK
+
+
+def cmd_index_remove(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from index.embedders import make_embedder
+    from index.sync import remove
+
+    report = remove(settings.index_dir, make_embedder(settings.model), args.targets, notify=err)
+    for target in report.unknown:
+        err(f"not in the index: {target}")
+    for article_id in report.change.removed:
+        print(f"removed: {article_id}", file=out)
+    print(report.summary(), file=out)
+    return EXIT_PARTIAL if report.unknown else EXIT_OK
+
+
+def cmd_index_sync(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from index.embedders import make_embedder
+    from index.sync import sync
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        err(f"{folder} is not a directory")
+        return EXIT_ERROR
+    report = sync(settings.index_dir, make_embedder(settings.model), folder, notify=err,
+                  progress=progress_bar("embedding"))
+    for s in report.skipped:
+        err(f"skipped {s.path}: {s.reason}")
+    print(report.summary(), file=out)
+    return EXIT_PARTIAL if report.skipped else EXIT_OK
+
+
+def cmd_index_watch(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
+    from bot.logs import setup_logging
+    from index.embedders import make_embedder
+    from index.watch import FolderWatcher
+
+    setup_logging(settings.log_level, [])
+    logging.getLogger("citebot.watch").info("watching %s for articles (Ctrl-C to stop)", args.folder)
+    watcher = FolderWatcher(Path(args.folder), settings.index_dir, make_embedder(settings.model))
+    watcher.catch_up()
+    watcher.start()
+    try:
+        watcher.loop()
+    finally:
+        watcher.stop()
+    return EXIT_OK
 
 
 def cmd_index_status(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -179,6 +228,12 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("paths", nargs="+", metavar="PATH")
     add = idx.add_parser("add", parents=[common], help="add new or changed articles; unchanged ones are not re-embedded")
     add.add_argument("paths", nargs="+", metavar="PATH")
+    remove = idx.add_parser("remove", parents=[common], help="remove articles by id, file or folder path")
+    remove.add_argument("targets", nargs="+", metavar="ID|PATH")
+    sync = idx.add_parser("sync", parents=[common], help="make the index mirror a folder (adds, updates, removes)")
+    sync.add_argument("folder", metavar="DIR")
+    watch = idx.add_parser("watch", parents=[common], help="follow a folder and ingest what changes")
+    watch.add_argument("folder", metavar="DIR")
     status = idx.add_parser("status", parents=[common], help="what the index holds")
     status.add_argument("--json", action="store_true")
 
@@ -212,6 +267,12 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if args.command == "index":
             if args.index_command == "status":
                 return cmd_index_status(args, settings, out)
+            if args.index_command == "remove":
+                return cmd_index_remove(args, settings, out)
+            if args.index_command == "sync":
+                return cmd_index_sync(args, settings, out)
+            if args.index_command == "watch":
+                return cmd_index_watch(args, settings)
             return cmd_index_write(args, settings, out, fresh=args.index_command == "build")
         if args.command == "ask":
             return cmd_ask(args, settings, out)

@@ -68,6 +68,7 @@ class Settings:
     allowed_channels: frozenset[str] = frozenset()
     allowed_users: frozenset[str] = frozenset()
     log_level: str = "INFO"
+    watch_dir: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -91,4 +92,5 @@ class Settings:
             allowed_channels=ids("CITEBOT_ALLOWED_CHANNELS"),
             allowed_users=ids("CITEBOT_ALLOWED_USERS"),
             log_level=(env.get("CITEBOT_LOG_LEVEL", "").strip() or "INFO").upper(),
+            watch_dir=Path(env["CITEBOT_WATCH_DIR"]).expanduser() if env.get("CITEBOT_WATCH_DIR", "").strip() else None,
         )

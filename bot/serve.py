@@ -55,6 +55,13 @@ def serve(settings: Settings, http: bool = False, port: int | None = None) -> in
         service.answerer()  # load the model and index now, not on the first question
         log.info("index loaded: %(articles)s articles, %(sentences)s sentences, generation %(generation)s", stats)
     app = create_app(settings, service, BotState(settings.index_dir))
+    if settings.watch_dir is not None:
+        from index.watch import FolderWatcher, watch_in_thread
+
+        watcher = FolderWatcher(settings.watch_dir, settings.index_dir, service.embedder())
+        watcher.catch_up()
+        watch_in_thread(watcher)
+        log.info("watching %s: new articles are answerable as soon as they are ingested", settings.watch_dir)
     if http:
         from bot.http_server import make_server
 

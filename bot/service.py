@@ -14,6 +14,7 @@ from typing import Any
 from bot.answer import Answerer, Result
 from bot.config import Settings
 from index.embedders import Embedder, make_embedder
+from index.errors import IndexCorrupt
 from index.reader import IndexReader
 from index.store import current_generation
 
@@ -39,13 +40,24 @@ class AnswerService:
         current = self._answerer
         if current is not None and live == current.reader.generation:
             return current
-        reader = IndexReader.open(self.settings.index_dir, model=self.settings.model)
+        reader = self._open_reader()
         answerer = Answerer(reader, _Locked(self.embedder(), self._encode_lock), top_k=self.settings.top_k,
                             abstain_below=self.settings.abstain_below,
                             max_question_chars=self.settings.max_question_chars)
         with self._lock:
             self._answerer = answerer
         return answerer
+
+    def _open_reader(self, attempts: int = 5) -> IndexReader:
+        """Open the live generation; if writers published and pruned it meanwhile, open the newer one."""
+        for _ in range(attempts - 1):
+            before = current_generation(self.settings.index_dir)
+            try:
+                return IndexReader.open(self.settings.index_dir, model=self.settings.model)
+            except IndexCorrupt:
+                if current_generation(self.settings.index_dir) == before:
+                    raise  # really damaged, not replaced under our feet
+        return IndexReader.open(self.settings.index_dir, model=self.settings.model)
 
     def ask(self, question: str, top_k: int | None = None) -> Result:
         return self.answerer().ask(question, top_k=top_k)

@@ -136,7 +136,10 @@ def _jsonl_articles(path: Path, text: str) -> Iterator[Article | Skipped]:
 
 
 def read_file(path: Path) -> Iterator[Article | Skipped]:
-    """Articles in one file (several for JSON lists and JSONL), Skipped for what fails."""
+    """Articles in one file (several for JSON lists and JSONL), Skipped for what fails.
+
+    Articles record the file's absolute path: it identifies them for updates and removals."""
+    path = path.resolve()
     suffix = path.suffix.lower()
     try:
         if suffix not in SUPPORTED:

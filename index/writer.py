@@ -145,11 +145,7 @@ class GenerationWriter:
     def _plan(self, db: sqlite3.Connection, upserts: list[Article], removals: set[str]) -> tuple[set[str], list[Article]]:
         """Which stored articles go, and which new ones need sentences."""
         report = self.report
-        doomed = set()
-        for article_id in sorted(removals):
-            if db.execute("SELECT 1 FROM articles WHERE id = ?", (article_id,)).fetchone():
-                doomed.add(article_id)
-                report.removed.append(article_id)
+        doomed: set[str] = set()
         todo: list[Article] = []
         for article in upserts:
             row = db.execute("SELECT hash FROM articles WHERE id = ?", (article.id,)).fetchone()
@@ -164,6 +160,10 @@ class GenerationWriter:
             else:
                 report.added.append(article.id)
             todo.append(article)
+        for article_id in sorted(removals - doomed):  # an old version replaced above is "updated", not "removed"
+            if db.execute("SELECT 1 FROM articles WHERE id = ?", (article_id,)).fetchone():
+                doomed.add(article_id)
+                report.removed.append(article_id)
         return doomed, todo
 
     @staticmethod

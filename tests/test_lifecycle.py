@@ -1,0 +1,208 @@
+"""Index lifecycle: remove, sync, watch, hot reload under concurrent writes, crash safety (SIGKILL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from bot.cli import EXIT_OK, EXIT_PARTIAL, run
+from bot.config import Settings
+from bot.service import AnswerService
+from index.embedders import HashEmbedder
+from index.ingest import make_article
+from index.reader import IndexReader
+from index.sync import remove, stored_articles, sync
+from index.watch import FolderWatcher, watch_in_thread
+from index.writer import write
+from tests.conftest import FAKE_MODEL, ROOT, SAMPLES
+
+
+def article_text(topic: str, n: int = 3) -> str:
+    return " ".join(f"The {topic} report number {i} says the {topic} budget grew." for i in range(n))
+
+
+def service(index_dir: Path) -> AnswerService:
+    return AnswerService(Settings(model=FAKE_MODEL, index_dir=index_dir), embedder_factory=lambda n: HashEmbedder(256))
+
+
+def cited(result) -> set[str]:  # type: ignore[no-untyped-def]
+    return {c.article_id for a in result.answers for c in a.citations}
+
+
+def test_remove_by_id_and_by_path(tmp_path: Path, embedder: HashEmbedder) -> None:
+    folder = tmp_path / "news"
+    shutil.copytree(SAMPLES, folder)
+    index_dir = tmp_path / "ix"
+    sync(index_dir, embedder, folder)
+    report = remove(index_dir, embedder, ["port-aalborg-strike-2026-03", str(folder / "003_energy_desk.html"), "nope"])
+    assert len(report.change.removed) == 2 and report.unknown == ["nope"]
+    stored = stored_articles(index_dir)
+    assert str((folder / "003_energy_desk.html").resolve()) not in stored.values() and len(stored) == 5
+    everything = IndexReader.open(index_dir)
+    hits = everything.search(embedder.encode(["strike ships dockworkers mediator Lund"])[0], everything.manifest.sentences)
+    assert all(h.article_id != "port-aalborg-strike-2026-03" for h in hits)
+
+
+def test_sync_mirrors_a_folder(tmp_path: Path, embedder: HashEmbedder) -> None:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The bridge toll will rise to 4 euros in May.", encoding="utf-8")
+    (folder / "b.jsonl").write_text(json.dumps({"id": "b1", "text": "Trams run all night on Fridays."}) + "\n"
+                                    + json.dumps({"id": "b2", "text": "The zoo has a new panda called Mei."}) + "\n")
+    index_dir = tmp_path / "ix"
+    assert len(sync(index_dir, embedder, folder).change.added) == 3
+    (folder / "a.txt").write_text("The bridge toll will stay at 3 euros this year.", encoding="utf-8")
+    (folder / "b.jsonl").write_text(json.dumps({"id": "b1", "text": "Trams run all night on Fridays."}) + "\n")
+    (folder / "c.json").write_text("{half written", encoding="utf-8")
+    report = sync(index_dir, embedder, folder)
+    assert len(report.change.updated) == 1 and report.change.removed == ["b2"] and len(report.skipped) == 1
+    answerer = service(index_dir)
+    result = answerer.ask("bridge toll 4 euros May")
+    assert all("4 euros" not in a.text for a in result.answers)  # the removed claim is never cited again
+    assert "b2" not in cited(answerer.ask("panda zoo Mei", top_k=20))
+    (folder / "a.txt").unlink()
+    assert len(sync(index_dir, embedder, folder).change.removed) == 1
+    assert sorted(stored_articles(index_dir)) == ["b1"]
+
+
+def test_cli_remove_and_sync(fake_env: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    shutil.copytree(SAMPLES, folder)
+    out = __import__("io").StringIO()
+    assert run(["index", "sync", str(folder)], out=out) == EXIT_OK and "added 7" in out.getvalue()
+    out = __import__("io").StringIO()
+    assert run(["index", "remove", "port-aalborg-strike-2026-03", "missing-id"], out=out) == EXIT_PARTIAL
+    assert "removed: port-aalborg-strike-2026-03" in out.getvalue()
+    out = __import__("io").StringIO()
+    run(["index", "status", "--json"], out=out)
+    assert json.loads(out.getvalue())["articles"] == 6
+
+
+def test_watch_adds_and_removes_within_seconds(tmp_path: Path) -> None:
+    folder, index_dir = tmp_path / "inbox", tmp_path / "ix"
+    folder.mkdir()
+    write(index_dir, HashEmbedder(256), [make_article(article_text("harbour"), None)], fresh=True)
+    batches = []
+    watcher = FolderWatcher(folder, index_dir, HashEmbedder(256), on_batch=batches.append, debounce=0.3, settle=0.3)
+    watch_in_thread(watcher)
+    answerer = service(index_dir)
+    try:
+        source = tmp_path / "incoming.txt"
+        source.write_text("The observatory discovered a comet named Kallas on Sunday.", encoding="utf-8")
+        shutil.copy(source, folder / "comet.txt")
+        copied = time.monotonic()
+        deadline = copied + 10
+        while time.monotonic() < deadline and not any("comet" in a.text for a in answerer.ask("comet observatory").answers):
+            time.sleep(0.1)
+        assert any("comet" in a.text for a in answerer.ask("comet observatory").answers)
+        (folder / "comet.txt").unlink()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any("comet" in a.text for a in answerer.ask("comet observatory").answers):
+            time.sleep(0.1)
+        assert not any("comet" in a.text for a in answerer.ask("comet observatory", top_k=20).answers)
+    finally:
+        watcher.stop()
+    assert all(not b.skipped for b in batches)
+
+
+def test_watch_never_ingests_a_half_written_file(tmp_path: Path) -> None:
+    folder, index_dir = tmp_path / "inbox", tmp_path / "ix"
+    folder.mkdir()
+    batches = []
+    watcher = FolderWatcher(folder, index_dir, HashEmbedder(256), on_batch=batches.append, debounce=0.2, settle=0.6)
+    watch_in_thread(watcher)
+    try:
+        record = json.dumps({"id": "slow", "text": article_text("ferry", 40)})
+        with open(folder / "slow.json", "w", encoding="utf-8") as handle:
+            for i in range(0, len(record), 200):  # a slow copy: a chunk every 0.15 s for ~2 s
+                handle.write(record[i: i + 200])
+                handle.flush()
+                time.sleep(0.15)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not batches:
+            time.sleep(0.1)
+    finally:
+        watcher.stop()
+    assert batches and all(not b.skipped for b in batches), [b.skipped for b in batches]
+    assert stored_articles(index_dir) and "slow" in stored_articles(index_dir)
+
+
+def test_questions_during_adds_and_removes_never_fail_or_mix(tmp_path: Path) -> None:
+    index_dir = tmp_path / "ix"
+    base = [make_article(article_text(t), None, id=f"base-{t}") for t in ("harbour", "railway", "school")]
+    write(index_dir, HashEmbedder(256), base, fresh=True)
+    generations: dict[int, set[str]] = {}
+    generations[1] = {a.id for a in base}
+    answerer = service(index_dir)
+    errors: list[BaseException] = []
+    answers = []
+    stop = threading.Event()
+
+    def ask_forever() -> None:
+        while not stop.is_set():
+            try:
+                answers.append(answerer.ask("budget report harbour railway school extra", top_k=10))
+            except BaseException as exc:  # the test counts every failure
+                errors.append(exc)
+
+    asker = threading.Thread(target=ask_forever)
+    asker.start()
+    current = {a.id for a in base}
+    try:
+        for i in range(12):
+            extra = make_article(article_text(f"extra{i}"), None, id=f"extra-{i}")
+            report = write(index_dir, HashEmbedder(256), [extra], removals=[f"extra-{i - 1}"] if i else [])
+            current = (current | {extra.id}) - {f"extra-{i - 1}"}
+            generations[report.generation] = set(current)
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        asker.join(30)
+    assert errors == [] and len(answers) > 10
+    for result in answers:
+        assert cited(result) <= generations[result.generation], result.generation
+
+
+KILL_QUESTION = "Which ships were delayed at the port?"
+
+
+def test_sigkill_at_random_moments_leaves_a_good_index(tmp_path: Path) -> None:
+    index_dir, batch = tmp_path / "ix", tmp_path / "batch"
+    batch.mkdir()
+    embedder = HashEmbedder(256)
+    write(index_dir, embedder, [make_article("About 120 ships were delayed at the port during the strike.", None,
+                                             id="ships")], fresh=True)
+    for i in range(400):
+        (batch / f"{i:03d}.txt").write_text(article_text(f"topic{i}", 6), encoding="utf-8")
+    env = dict(os.environ, CITEBOT_MODEL=FAKE_MODEL, CITEBOT_INDEX_DIR=str(index_dir), PYTHONPATH=str(ROOT))
+    rng = random.Random(7)
+    command = [sys.executable, "-m", "bot.cli", "index", "add", str(batch)]
+    t0 = time.monotonic()
+    subprocess.run(command, env=env, capture_output=True, timeout=120, check=True)  # how long a full add takes
+    full = time.monotonic() - t0
+    remove(index_dir, embedder, [str(batch)])
+    kills = 0
+    for _ in range(20):
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.0, full))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait(30)
+        reader = IndexReader.open(index_dir, model=FAKE_MODEL)  # loadable after every kill
+        hits = reader.search(embedder.encode([KILL_QUESTION])[0], 1)
+        assert hits[0].article_id == "ships"
+        reader.close()
+    assert kills >= 10  # most runs really were killed mid-way
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    assert not list(index_dir.glob(".tmp-gen-*"))
+    assert IndexReader.open(index_dir).manifest.articles == 401
