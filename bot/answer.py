@@ -121,16 +121,22 @@ def normalised(text: str) -> str:
 
 
 def group(retrieved: Retrieved) -> list[list[int]]:
-    """Indexes of the ranked hits, grouped: each group is one fact from several articles."""
-    hits, vectors = retrieved.hits, retrieved.vectors
+    """Indexes of the ranked hits, grouped: each group is one fact reported by several articles.
+
+    Only the first GROUP_POOL hits are grouped (single linkage); later hits stay on their own."""
+    hits = retrieved.hits
+    pool = min(len(hits), GROUP_POOL)
+    numbers = [figures(h.text) for h in hits[:pool]]
+    cosines = retrieved.vectors[:pool] @ retrieved.vectors[:pool].T if pool else np.zeros((0, 0))
     groups: list[list[int]] = []
-    for i, hit in enumerate(hits):
+    for i in range(len(hits)):
         home = None
-        if i < GROUP_POOL:
+        if i < pool:
             for g in groups:
-                if g[0] >= GROUP_POOL or any(hits[j].article_id == hit.article_id for j in g):
+                if g[0] >= pool or any(hits[j].article_id == hits[i].article_id for j in g):
                     continue
-                if any(same_fact(hits[j].text, hit.text, float(np.dot(vectors[j], vectors[i]))) for j in g):
+                limit = GROUP_COSINE_WITH_FIGURES if numbers[i] else GROUP_COSINE
+                if any(numbers[j] == numbers[i] and cosines[i, j] >= limit for j in g):
                     home = g
                     break
         if home is None:
