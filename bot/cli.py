@@ -148,11 +148,12 @@ def cmd_index_status(args: argparse.Namespace, settings: Settings, out: TextIO) 
 def open_answerer(settings: Settings):  # type: ignore[no-untyped-def]
     """Index first (fails fast and cheaply), then the model."""
     from bot.answer import Answerer
-    from index.embedders import make_embedder
+    from index.onnx_encoder import query_embedder
     from index.reader import IndexReader
 
     reader = IndexReader.open(settings.index_dir, model=settings.model)
-    return Answerer(reader, make_embedder(settings.model), top_k=settings.top_k,
+    embedder = query_embedder(settings.model, settings.index_dir, settings.query_encoder)
+    return Answerer(reader, embedder, top_k=settings.top_k,
                     abstain_below=settings.abstain_below, max_question_chars=settings.max_question_chars)
 
 

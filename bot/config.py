@@ -53,6 +53,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _choice(env: Mapping[str, str], name: str, options: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip().lower() or options[0]
+    if value not in options:
+        raise ConfigError(f"{name} must be one of {', '.join(options)}, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     model: str = DEFAULT_MODEL
@@ -69,6 +76,7 @@ class Settings:
     allowed_users: frozenset[str] = frozenset()
     log_level: str = "INFO"
     watch_dir: Path | None = None
+    query_encoder: str = "auto"  # auto: the index's ONNX encoder when present; torch: always sentence-transformers
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -92,5 +100,6 @@ class Settings:
             allowed_channels=ids("CITEBOT_ALLOWED_CHANNELS"),
             allowed_users=ids("CITEBOT_ALLOWED_USERS"),
             log_level=(env.get("CITEBOT_LOG_LEVEL", "").strip() or "INFO").upper(),
+            query_encoder=_choice(env, "CITEBOT_QUERY_ENCODER", ("auto", "onnx", "torch")),
             watch_dir=Path(env["CITEBOT_WATCH_DIR"]).expanduser() if env.get("CITEBOT_WATCH_DIR", "").strip() else None,
         )

@@ -13,16 +13,18 @@ from typing import Any
 
 from bot.answer import Answerer, Result
 from bot.config import Settings
-from index.embedders import Embedder, make_embedder
+from index.embedders import Embedder
 from index.errors import IndexCorrupt
+from index.onnx_encoder import query_embedder
 from index.reader import IndexReader
 from index.store import current_generation
 
 
 class AnswerService:
-    def __init__(self, settings: Settings, embedder_factory: Callable[[str], Embedder] = make_embedder) -> None:
+    def __init__(self, settings: Settings, embedder_factory: Callable[[str], Embedder] | None = None) -> None:
         self.settings = settings
-        self._embedder_factory = embedder_factory
+        self._embedder_factory = embedder_factory or (
+            lambda model: query_embedder(model, settings.index_dir, settings.query_encoder))
         self._embedder: Embedder | None = None
         self._answerer: Answerer | None = None
         self._lock = threading.Lock()

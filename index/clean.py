@@ -116,7 +116,7 @@ def iso_date(value: object) -> str | None:
 
 def is_date_line(line: str) -> bool:
     words = line.split()
-    return len(words) <= 12 and not line.endswith(".") and parse_date(line) is not None
+    return len(words) <= 12 and not line.endswith((".", "?", "!")) and parse_date(line) is not None
 
 
 def is_heading(line: str) -> bool:

@@ -127,8 +127,9 @@ def prune(directory: Path) -> None:
     for old in gens:
         if old not in keep and (live is None or old.name < live.name):
             shutil.rmtree(old, ignore_errors=True)
-    for tmp in directory.glob(".tmp-gen-*"):
-        shutil.rmtree(tmp, ignore_errors=True)
+    for pattern in (".tmp-gen-*", ".tmp-encoder-*", ".old-encoder-*"):
+        for tmp in directory.glob(pattern):
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:

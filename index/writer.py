@@ -304,8 +304,12 @@ def write(
     notify: Callable[[str], None] | None = None,
 ) -> ChangeReport:
     """Publish the next generation of the index at ``directory`` under the writer lock."""
+    from index.onnx_encoder import ensure_encoder
+
     lock = writer_lock(directory, notify=notify)
     try:
-        return GenerationWriter(directory, embedder, fresh, progress).run(upserts, removals)
+        report = GenerationWriter(directory, embedder, fresh, progress).run(upserts, removals)
+        ensure_encoder(embedder, directory)  # the fast query encoder, exported once per index and model
+        return report
     finally:
         lock.release()

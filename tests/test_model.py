@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,3 +106,26 @@ def test_seed_meeting_questions_and_abstentions(tmp_path: Path, real_embedder) -
     delegates = answerer.ask("How many delegates attended?").answers
     wire = [a for a in delegates if "80 delegates" in a.text]
     assert len(wire) == 1 and wire[0].sources == 4  # four outlets, one answer
+
+
+def test_onnx_query_encoder_matches_the_model_and_avoids_torch(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    from index.onnx_encoder import ENCODER_DIR, OnnxQueryEmbedder, encoder_info
+
+    answerer_for([SAMPLES], tmp_path / "ix", real_embedder)  # a build exports the encoder beside the index
+    info = encoder_info(tmp_path / "ix")
+    assert info is not None and info["model"] == real_embedder.name
+    onnx = OnnxQueryEmbedder(tmp_path / "ix" / ENCODER_DIR)
+    texts = [q["q"] for q in QA["answerable"]] + QA["unanswerable"] + ["word " * 400]
+    cosines = (onnx.encode(texts) * real_embedder.encode(texts)).sum(axis=1)
+    assert float(cosines.min()) > 0.9999
+    code = (
+        "import sys, io; from bot.cli import run; out = io.StringIO(); "
+        "code = run(['ask', '--json', 'Who co-chaired the session?'], out=out); "
+        "assert code == 0 and 'Tamm' in out.getvalue(), out.getvalue(); "
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
+    env = dict(os.environ, CITEBOT_INDEX_DIR=str(tmp_path / "ix"), PYTHONPATH=str(Path(__file__).parent.parent))
+    env.pop("CITEBOT_MODEL", None)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -1,0 +1,156 @@
+"""A query encoder that needs neither torch nor sentence-transformers: ONNX Runtime + tokenizers.
+
+At build time the index exports its sentence-transformers model (transformer, pooling and
+normalisation together) to ``INDEX_DIR/encoder/`` and checks that the exported model gives the
+same vectors. ``citebot ask`` then starts in well under a second instead of ~10 s spent importing
+torch. The sentence-transformers path stays the reference (CITEBOT_QUERY_ENCODER=torch) and the
+tests compare the two.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from index.embedders import Embedder, Progress, SentenceTransformerEmbedder, make_embedder
+
+log = logging.getLogger("citebot.encoder")
+ENCODER_DIR = "encoder"
+MAX_BATCH = 64
+PROBES = [
+    "Who co-chaired the session?",
+    "The 11th Session of the India-Russia Working Group on Modernisation and Industrial Cooperation was held here.",
+    "Bilateral trade grew from $1.4 billion in 1995 to $68.7 billion in 2024-25.",
+    "x",
+]
+MIN_PROBE_COSINE = 0.9999
+
+
+def encoder_info(index_dir: Path) -> dict[str, object] | None:
+    try:
+        return json.loads((index_dir / ENCODER_DIR / "encoder.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+class OnnxQueryEmbedder:
+    """Embedder protocol over an exported encoder directory."""
+
+    def __init__(self, directory: Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        info = json.loads((directory / "encoder.json").read_text(encoding="utf-8"))
+        self.name = str(info["model"])
+        self.dimension = int(info["dimension"])
+        self.encoded = 0
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(int(info["max_seq_length"]))
+
+    def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), MAX_BATCH):
+            batch = self.tokenizer.encode_batch(texts[start: start + MAX_BATCH])
+            width = max(len(e.ids) for e in batch)
+            feeds = {
+                "input_ids": np.zeros((len(batch), width), np.int64),
+                "attention_mask": np.zeros((len(batch), width), np.int64),
+                "token_type_ids": np.zeros((len(batch), width), np.int64),
+            }
+            for row, e in enumerate(batch):
+                feeds["input_ids"][row, : len(e.ids)] = e.ids
+                feeds["attention_mask"][row, : len(e.ids)] = e.attention_mask
+                feeds["token_type_ids"][row, : len(e.ids)] = e.type_ids
+            vectors = self.session.run(None, {k: v for k, v in feeds.items() if k in self.inputs})[0]
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            out[start: start + len(batch)] = vectors / np.where(norms == 0, 1.0, norms)
+            if progress:
+                progress(len(batch))
+        self.encoded += len(texts)
+        return out
+
+
+def export(embedder: SentenceTransformerEmbedder, index_dir: Path) -> bool:
+    """Write INDEX_DIR/encoder for this model (atomically); False when the model cannot be exported
+    faithfully (then queries keep using sentence-transformers)."""
+    import torch
+
+    model = embedder.model
+    target = index_dir / ENCODER_DIR
+    staged = index_dir / f".tmp-{ENCODER_DIR}-{os.getpid()}"
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.mkdir(parents=True)
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+            features = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
+            return self.model(features)["sentence_embedding"]
+
+    try:
+        tokenizer = model.tokenizer
+        tokenizer.backend_tokenizer.save(str(staged / "tokenizer.json"))
+        sample = tokenizer(PROBES[:2], padding=True, return_tensors="pt")
+        if "token_type_ids" not in sample:
+            sample["token_type_ids"] = torch.zeros_like(sample["input_ids"])
+        axes = {0: "batch", 1: "seq"}
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about shapes; the probes below check the result
+            torch.onnx.export(
+                Wrapped().eval(), (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
+                str(staged / "model.onnx"), input_names=["input_ids", "attention_mask", "token_type_ids"],
+                output_names=["embedding"], opset_version=17, dynamo=False,
+                dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "embedding": {0: "batch"}},
+            )
+        info = {"model": embedder.name, "dimension": embedder.dimension,
+                "max_seq_length": int(model.max_seq_length or 512), "format": 1}
+        (staged / "encoder.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+        check = OnnxQueryEmbedder(staged).encode(PROBES)
+        reference = embedder.encode(PROBES)
+        worst = float(np.min(np.sum(check * reference, axis=1)))
+        if worst < MIN_PROBE_COSINE:
+            log.warning("exported encoder differs from the model (cosine %.5f); queries will use torch", worst)
+            return False
+    except (RuntimeError, ValueError, TypeError, OSError, ImportError) as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        log.warning("could not export the query encoder (%s); queries will use torch", reason)
+        return False
+    finally:
+        if not (staged / "encoder.json").exists():
+            shutil.rmtree(staged, ignore_errors=True)
+    old = index_dir / f".old-{ENCODER_DIR}-{os.getpid()}"
+    if target.exists():
+        os.replace(target, old)
+    os.replace(staged, target)
+    shutil.rmtree(old, ignore_errors=True)
+    return True
+
+
+def ensure_encoder(embedder: Embedder, index_dir: Path) -> None:
+    """Export the query encoder once per index and model (no-op for other embedders)."""
+    info = encoder_info(index_dir)
+    if isinstance(embedder, SentenceTransformerEmbedder) and (info is None or info.get("model") != embedder.name):
+        export(embedder, index_dir)
+
+
+def query_embedder(model: str, index_dir: Path, prefer: str = "auto") -> Embedder:
+    """The fast ONNX encoder when the index carries one for this model, else the model itself."""
+    info = encoder_info(index_dir)
+    if prefer != "torch" and info is not None and info.get("model") == model:
+        return OnnxQueryEmbedder(index_dir / ENCODER_DIR)
+    return make_embedder(model)
