@@ -48,6 +48,16 @@ def real_embedder():  # type: ignore[no-untyped-def]
     return make_embedder(DEFAULT_MODEL)
 
 
+@pytest.fixture
+def fake():  # type: ignore[no-untyped-def]
+    """A fake Slack (Web API + Socket Mode websocket) on 127.0.0.1 for one test."""
+    from tests.fake_slack import FakeSlack
+
+    slack = FakeSlack().start()
+    yield slack
+    slack.stop()
+
+
 def seeds_or_skip() -> Path:
     if not SEEDS.is_dir():
         pytest.skip("../shared/seeds is not present (it lives beside the repository, not in it)")

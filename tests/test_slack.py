@@ -34,13 +34,6 @@ EVIL = ("The harbour master posted <!channel> and <!here> alerts, pinged <@U123>
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    slack = FakeSlack().start()
-    yield slack
-    slack.stop()
-
-
-@pytest.fixture
 def index_dir(tmp_path: Path) -> Path:
     articles, _ = load([SAMPLES])
     evil = make_article(EVIL, None, id="evil-1", title="<!channel> Ferry <b>news</b>", source="Harbour <@U123> Gazette",

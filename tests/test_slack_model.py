@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,6 @@ from tests.fake_slack import FakeSlack
 from tests.slack_helpers import bot_settings, http_bot, mention, service_for, socket_bot
 
 pytestmark = pytest.mark.model
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    slack = FakeSlack().start()
-    yield slack
-    slack.stop()
 
 
 @pytest.fixture
