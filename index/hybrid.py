@@ -94,7 +94,7 @@ class HybridSearch:
             ids = set(dense) | set(kw) | reader.sentence_ids_of(best_articles)
             rows = reader.rows(ids | {i - 1 for i in ids} | {i + 1 for i in ids})
             top_dense_article = rows[max(dense, key=dense.__getitem__)]["article_rowid"] if dense else None
-            known, covered = keyword.coverage(reader.db, words, top_dense_article)
+            known, covered = keyword.coverage(reader.db, words, top_dense_article, reader.term_counts)
         ids_sorted = sorted(i for i in ids if i in rows)
         all_ids = np.asarray(sorted(rows), dtype=np.int64)
         position = {int(i): p for p, i in enumerate(all_ids)}

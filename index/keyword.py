@@ -70,16 +70,24 @@ def top_articles(db: sqlite3.Connection, words: list[str], k: int) -> dict[int, 
     return {int(r): float(s) for r, s in rows}
 
 
-def coverage(db: sqlite3.Connection, words: list[str], article_rowid: int | None) -> tuple[float, float]:
+def coverage(db: sqlite3.Connection, words: list[str], article_rowid: int | None,
+             cache: dict[str, int] | None = None) -> tuple[float, float]:
     """(known, covered): IDF-weighted share of the question's words found anywhere in the index,
-    and found in one article. Low values mean the articles are about something else."""
+    and found in one article. Low values mean the articles are about something else.
+    ``cache`` keeps document frequencies (and the article count under "") between questions;
+    pass one per generation, which never changes."""
     if not words:
         return 1.0, 0.0
-    n = db.execute("SELECT COUNT(*) FROM articles_fts").fetchone()[0]
+    cache = {} if cache is None else cache
+    if "" not in cache:
+        cache[""] = db.execute("SELECT COUNT(*) FROM articles_fts").fetchone()[0]
+    n = cache[""]
     total = missing = covered = 0.0
     for word in words:
         expr = match_expression([word])
-        df = db.execute("SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH ?", (expr,)).fetchone()[0]
+        if word not in cache:
+            cache[word] = db.execute("SELECT COUNT(*) FROM articles_fts WHERE articles_fts MATCH ?", (expr,)).fetchone()[0]
+        df = cache[word]
         idf = math.log(1.0 + (n + 1) / (df + 0.5))
         total += idf
         if df == 0:

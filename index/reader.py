@@ -49,6 +49,7 @@ class IndexReader:
         self.article_vectors = article_vectors
         self.db = db
         self.lock = threading.Lock()  # one SQLite connection shared by the bot's worker threads
+        self.term_counts: dict[str, int] = {}  # keyword document frequencies (this generation is immutable)
 
     @classmethod
     def open(cls, directory: Path, model: str | None = None) -> IndexReader:
@@ -72,6 +73,9 @@ class IndexReader:
         except RuntimeError as exc:
             reason = str(exc).splitlines()[0] if str(exc) else "unknown error"
             raise IndexCorrupt(f"index vectors in {generation} are unreadable ({reason}); rebuild with `citebot index build`") from None
+        from index.ann import set_nprobe
+
+        set_nprobe(vectors)
         if article_vectors.ntotal != manifest.articles or article_vectors.d != manifest.dimension:
             raise IndexCorrupt(f"index {generation} is inconsistent: {article_vectors.ntotal} article vectors for "
                                f"{manifest.articles} articles; rebuild it")

@@ -39,9 +39,19 @@ def _chunks(text: str, limit: int = MAX_PARAGRAPH_CHARS) -> Iterator[tuple[int, 
         pos = end
 
 
+INNER_BOUNDARY = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*\s+\S")
+
+
 def split_span(body: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     """(start, end) of each sentence inside body[start:end], whitespace trimmed."""
-    for offset, chunk in _chunks(body[start:end]):
+    text = body[start:end]
+    if not INNER_BOUNDARY.search(text):  # no possible boundary inside: one sentence, no need for pysbd
+        stripped = text.strip()
+        if stripped:
+            at = start + text.index(stripped)
+            yield at, at + len(stripped)
+        return
+    for offset, chunk in _chunks(text):
         cursor = 0
         for piece in _segmenter().segment(chunk):
             text = piece.strip()

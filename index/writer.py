@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index import keyword
+from index import ann, keyword
 from index.embedders import Embedder
 from index.errors import IndexBusy, IndexMismatch
 from index.records import Article, Sentence
@@ -89,8 +89,10 @@ def _new_vectors(dimension: int):  # type: ignore[no-untyped-def]
 class GenerationWriter:
     """Stage the next generation from the current one (or from nothing), then publish it."""
 
-    def __init__(self, directory: Path, embedder: Embedder, fresh: bool, progress: ProgressFn | None = None):
+    def __init__(self, directory: Path, embedder: Embedder, fresh: bool, progress: ProgressFn | None = None,
+                 ann_threshold: int = ann.ANN_THRESHOLD):
         self.directory = directory
+        self.ann_threshold = ann_threshold
         self.embedder = embedder
         self.fresh = fresh
         self.progress = progress
@@ -133,6 +135,8 @@ class GenerationWriter:
                 db.close()
             import faiss
 
+            vectors = ann.maybe_convert(vectors, self.ann_threshold)
+            manifest.faiss = ann.describe(vectors)
             faiss.write_index(vectors, str(staged / "vectors.faiss"))
             faiss.write_index(articles, str(staged / "articles.faiss"))
             (staged / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
@@ -302,13 +306,14 @@ def write(
     fresh: bool = False,
     progress: ProgressFn | None = None,
     notify: Callable[[str], None] | None = None,
+    ann_threshold: int = ann.ANN_THRESHOLD,
 ) -> ChangeReport:
     """Publish the next generation of the index at ``directory`` under the writer lock."""
     from index.onnx_encoder import ensure_encoder
 
     lock = writer_lock(directory, notify=notify)
     try:
-        report = GenerationWriter(directory, embedder, fresh, progress).run(upserts, removals)
+        report = GenerationWriter(directory, embedder, fresh, progress, ann_threshold).run(upserts, removals)
         ensure_encoder(embedder, directory)  # the fast query encoder, exported once per index and model
         return report
     finally:

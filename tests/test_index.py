@@ -153,3 +153,18 @@ def test_fake_embedder_is_deterministic_and_normalised() -> None:
     va, vb = a.encode(["Same words here"]), b.encode(["Same words here"])
     assert np.array_equal(va, vb)
     assert abs(float(np.linalg.norm(va[0])) - 1.0) < 1e-6
+
+
+def test_large_index_switches_to_approximate_search_and_stays_editable(tmp_path: Path) -> None:
+    embedder = HashEmbedder(64)
+    articles = load([SAMPLES])[0] + [
+        make_article(f"Filler report {i} covers topic {i % 17} with several more words.", None) for i in range(3300)]
+    directory = tmp_path / "ix"
+    write(directory, embedder, articles, fresh=True, ann_threshold=3000)
+    reader = IndexReader.open(directory)
+    assert reader.manifest.faiss.startswith("IVF") and reader.vectors.ntotal == reader.manifest.sentences
+    assert "120 ships" in ask(reader, embedder, "How many ships were delayed during the strike?")[0].text
+    write(directory, embedder, removals=["port-aalborg-strike-2026-03"], ann_threshold=3000)
+    reader = IndexReader.open(directory)
+    hits = ask(reader, embedder, "ships delayed strike dockworkers", k=50)
+    assert reader.manifest.faiss.startswith("IVF") and all(h.article_id != "port-aalborg-strike-2026-03" for h in hits)

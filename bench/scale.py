@@ -1,0 +1,189 @@
+"""Scale: build and query synthetic indexes of 100k / 1M sentences.
+
+    .venv/bin/python -m bench.scale --sentences 100000 [--sentences 1000000 ...]
+
+Sentence texts are synthetic (SQuAD vocabulary) and their vectors are generated, not embedded:
+each is a random mix of two real all-MiniLM-L6-v2 sentence vectors plus a little noise, so the
+vectors have the shape of real ones at a fraction of the cost. Everything else is the real
+pipeline: the writer (splitting, SQLite, FTS5, FAISS, automatic switch to IVF above
+index.ann.ANN_THRESHOLD), the reader, the hybrid ask with the exported ONNX query encoder on real
+SQuAD questions. Prints build time and peak RSS, the index type, recall@10 of the index against
+exact search, warm ask latency p50/p90 (embedding included) and the RSS of a serving process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.corpora import ROOT, SQUAD, corpus
+from bench.eval_squad import questions
+from index.embedders import DEFAULT_MODEL, make_embedder
+from index.ingest import make_article
+from index.sentences import split_article
+from index.writer import write
+
+PER_ARTICLE = 20
+
+
+class MixtureEmbedder:
+    """Deterministic vectors shaped like real ones: mix of two real vectors chosen by text hash."""
+
+    def __init__(self, real: np.ndarray, name: str) -> None:
+        self.real = real
+        self.name = name
+        self.dimension = real.shape[1]
+        self.encoded = 0
+
+    def encode(self, texts, progress=None):  # type: ignore[no-untyped-def]
+        out = np.empty((len(texts), self.dimension), np.float32)
+        for n, text in enumerate(texts):
+            seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+            rng = np.random.default_rng(seed)
+            i, j = rng.integers(0, len(self.real), 2)
+            a = rng.uniform(0.5, 1.0)
+            v = a * self.real[i] + (1 - a) * self.real[j] + 0.05 * rng.standard_normal(self.dimension)
+            out[n] = v / np.linalg.norm(v)
+        self.encoded += len(texts)
+        if progress:
+            progress(len(texts))
+        return out
+
+
+def real_vectors(work: Path, embedder) -> np.ndarray:  # type: ignore[no-untyped-def]
+    cache = work / "real-vectors.npy"
+    if cache.exists():
+        return np.load(cache)
+    texts = [s.text for a in corpus("squad" if SQUAD.is_file() else "samples") for s in split_article(a)]
+    vectors = embedder.encode(texts)
+    np.save(cache, vectors)
+    return vectors
+
+
+def synthetic_articles(sentences: int, vocabulary: list[str], seed: int = 1) -> list:  # type: ignore[type-arg]
+    rng = np.random.default_rng(seed)
+    out = []
+    for a in range(0, sentences // PER_ARTICLE):
+        words = rng.choice(vocabulary, (PER_ARTICLE, 9))
+        body = "\n".join(f"Report {a}-{k} says {' '.join(w)}." for k, w in enumerate(words))
+        out.append(make_article(body, None, id=f"syn-{a}", title=f"Synthetic report {a}"))
+    return out
+
+
+SERVE = """
+import json, sys, time
+from pathlib import Path
+from bot.answer import Answerer
+from index.onnx_encoder import query_embedder
+from index.reader import IndexReader
+reader = IndexReader.open(Path(sys.argv[1]))
+answerer = Answerer(reader, query_embedder(reader.manifest.model, Path(sys.argv[1])), top_k=5)
+for q in json.loads(sys.argv[2]):
+    answerer.ask(q)
+status = Path("/proc/self/status").read_text()
+print(int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1]) / 1024)
+"""
+
+
+def recall_at_10(reader, queries: np.ndarray) -> float:  # type: ignore[no-untyped-def]
+    import faiss
+
+    index = reader.vectors
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is None:
+        return 1.0
+    n = index.ntotal
+    ids = np.empty(n, np.int64)
+    exact = [np.full((0,), -np.inf)] * len(queries)
+    best = [np.zeros(0, np.int64)] * len(queries)
+    invlists = ivf.invlists
+    pos = 0
+    for lst in range(ivf.nlist):  # every stored vector, list by list, scored exactly
+        size = invlists.list_size(lst)
+        if not size:
+            continue
+        list_ids = faiss.rev_swig_ptr(invlists.get_ids(lst), size).copy()
+        vecs = np.vstack([index.reconstruct(int(i)) for i in list_ids]) if size < 64 else \
+            index.reconstruct_batch(list_ids)
+        scores = queries @ vecs.T
+        for q in range(len(queries)):
+            allscores = np.concatenate([exact[q], scores[q]])
+            allids = np.concatenate([best[q], list_ids])
+            top = np.argsort(-allscores)[:10]
+            exact[q], best[q] = allscores[top], allids[top]
+        ids[pos: pos + size] = list_ids
+        pos += size
+    _, found = index.search(queries.astype(np.float32), 10)
+    return float(np.mean([len(set(found[q]) & set(best[q])) / 10 for q in range(len(queries))]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sentences", type=int, action="append", help="sizes to build (repeatable)")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/citebot-scale"))
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--profile", action="store_true", help="profile 50 asks")
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    sizes = args.sentences or [100_000]
+    st = make_embedder(DEFAULT_MODEL)
+    real = real_vectors(args.work, st)
+    qs = [q["question"] for q in questions(SQUAD)][:: 7][: args.queries] if SQUAD.is_file() else ["Who co-chaired?"] * 50
+    qvec = st.encode(qs)
+    vocabulary = sorted({w for s in qs for w in s.lower().split() if w.isalpha() and len(w) > 3}) or ["word"]
+    for size in sizes:
+        with tempfile.TemporaryDirectory(dir=args.work) as tmp:
+            index_dir = Path(tmp) / "ix"
+            articles = synthetic_articles(size, vocabulary)
+            t0 = time.perf_counter()
+            report = write(index_dir, MixtureEmbedder(real, st.name), articles, fresh=True)
+            build = time.perf_counter() - t0
+            from index.onnx_encoder import export
+            from index.reader import IndexReader
+
+            export(st, index_dir)
+            reader = IndexReader.open(index_dir)
+            print(f"{report.sentences_total} sentences / {report.articles_total} articles: built in {build:.0f}s "
+                  f"({report.sentences_total / build:.0f} sentences/s, generated vectors), "
+                  f"peak RSS of this process so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; "
+                  f"index {reader.manifest.faiss}")
+            print(f"  recall@10 against exact search: {recall_at_10(reader, qvec):.4f}")
+            from bot.answer import Answerer
+            from index.onnx_encoder import query_embedder
+
+            answerer = Answerer(reader, query_embedder(st.name, index_dir), top_k=5)
+            for q in qs[:20]:
+                answerer.ask(q)
+            times = []
+            for q in qs:
+                t0 = time.perf_counter()
+                answerer.ask(q)
+                times.append((time.perf_counter() - t0) * 1000)
+            times.sort()
+            print(f"  warm ask (ONNX query encoder, hybrid): p50 {statistics.median(times):.1f} ms, "
+                  f"p90 {times[int(0.9 * len(times))]:.1f} ms")
+            if args.profile:
+                import cProfile
+                import pstats
+
+                cProfile.runctx("for q in qs[:50]: answerer.ask(q)", globals(), {"answerer": answerer, "qs": qs},
+                                str(args.work / "ask.prof"))
+                pstats.Stats(str(args.work / "ask.prof")).sort_stats("tottime").print_stats(12)
+            reader.close()
+            serving = subprocess.run([sys.executable, "-c", SERVE, str(index_dir), json.dumps(qs[:30])], cwd=ROOT,
+                                     capture_output=True, text=True, check=True).stdout.split()[-1]
+            print(f"  serving process peak RSS (index loaded, 30 questions): {float(serving):.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
