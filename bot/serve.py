@@ -39,13 +39,33 @@ def check_credentials(settings: Settings, http: bool) -> None:
         )
 
 
+def connect(settings: Settings, service):  # type: ignore[no-untyped-def]
+    """The Bolt app, after Slack accepted the bot token (auth.test); clear errors otherwise."""
+    from urllib.error import URLError
+
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
+
+    from bot.app import create_app
+    from bot.state import BotState
+
+    try:
+        return create_app(settings, service, BotState(settings.index_dir))
+    except SlackApiError as exc:
+        raise ConfigError(f"Slack refused SLACK_BOT_TOKEN: {exc.response.get('error')}") from None
+    except (URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ConfigError(f"cannot reach the Slack Web API at {settings.slack_api_url} ({reason}); "
+                          f"check the network or SLACK_API_URL") from None
+    except BoltError as exc:
+        raise ConfigError(f"cannot start the Slack app: {exc}") from None
+
+
 def serve(settings: Settings, http: bool = False, port: int | None = None) -> int:
     check_credentials(settings, http)
     setup_logging(settings.log_level, [s for s in (settings.slack_bot_token, settings.slack_app_token,
                                                    settings.slack_signing_secret) if s])
-    from bot.app import create_app
     from bot.service import AnswerService
-    from bot.state import BotState
 
     service = AnswerService(settings)
     stats = service.stats()
@@ -54,7 +74,7 @@ def serve(settings: Settings, http: bool = False, port: int | None = None) -> in
     else:
         service.answerer()  # load the model and index now, not on the first question
         log.info("index loaded: %(articles)s articles, %(sentences)s sentences, generation %(generation)s", stats)
-    app = create_app(settings, service, BotState(settings.index_dir))
+    app = connect(settings, service)
     if settings.watch_dir is not None:
         from index.embedders import make_embedder
         from index.watch import FolderWatcher, watch_in_thread

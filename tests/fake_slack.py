@@ -34,6 +34,7 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     acks: list[str] = field(default_factory=list)
     failures: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # method -> Slack error code (HTTP 200, ok false)
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -104,6 +105,8 @@ class FakeSlack:
         if failure:
             status, headers = failure
             return web.json_response({"ok": False, "error": "ratelimited"}, status=status, headers=headers)
+        if method in self.errors:
+            return web.json_response({"ok": False, "error": self.errors[method]})
         return web.json_response(self._reply(method, params))
 
     def _reply(self, method: str, params: dict[str, Any]) -> dict[str, Any]:

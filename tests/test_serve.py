@@ -58,3 +58,18 @@ def test_log_filter_redacts_tokens_and_secrets() -> None:
 def test_bad_numeric_config_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="CITEBOT_TOP_K must be an integer"):
         Settings.from_env({"CITEBOT_TOP_K": "many"})
+
+
+def test_unreachable_or_refusing_slack_is_a_clear_error(fake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from bot.serve import connect
+    from bot.service import AnswerService
+    from tests.slack_helpers import bot_settings
+
+    settings = bot_settings(fake, tmp_path / "ix", "fake:hash-256")
+    fake.errors["auth.test"] = "invalid_auth"
+    with pytest.raises(ConfigError, match="invalid_auth") as info:
+        connect(settings, AnswerService(settings))
+    assert settings.slack_bot_token not in str(info.value)
+    offline = Settings(slack_bot_token="xoxb-1-abc", slack_api_url="http://127.0.0.1:9/api/", index_dir=tmp_path / "ix")
+    with pytest.raises(ConfigError, match="cannot reach the Slack Web API"):
+        connect(offline, AnswerService(offline))
