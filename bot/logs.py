@@ -40,3 +40,4 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(getattr(logging, level, logging.INFO))
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # CPU-feature probing chatter
