@@ -185,14 +185,17 @@ def test_sigkill_at_random_moments_leaves_a_good_index(tmp_path: Path) -> None:
     env = dict(os.environ, CITEBOT_MODEL=FAKE_MODEL, CITEBOT_INDEX_DIR=str(index_dir), PYTHONPATH=str(ROOT))
     rng = random.Random(7)
     command = [sys.executable, "-m", "bot.cli", "index", "add", str(batch)]
-    t0 = time.monotonic()
-    subprocess.run(command, env=env, capture_output=True, timeout=120, check=True)  # how long a full add takes
-    full = time.monotonic() - t0
-    remove(index_dir, embedder, [str(batch)])
+    durations = []
+    for _ in range(2):  # how long a complete add takes here, now (the machine may be busy)
+        t0 = time.monotonic()
+        subprocess.run(command, env=env, capture_output=True, timeout=120, check=True)
+        durations.append(time.monotonic() - t0)
+        remove(index_dir, embedder, [str(batch)])
+    full = min(durations)
     kills = 0
     for _ in range(20):
         proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.0, full))
+        time.sleep(rng.uniform(0.0, 0.9 * full))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
@@ -201,7 +204,7 @@ def test_sigkill_at_random_moments_leaves_a_good_index(tmp_path: Path) -> None:
         hits = reader.search(embedder.encode([KILL_QUESTION])[0], 1)
         assert hits[0].article_id == "ships"
         reader.close()
-    assert kills >= 10  # most runs really were killed mid-way
+    assert kills >= 10, (kills, durations)  # most runs really were killed mid-way
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr
     assert not list(index_dir.glob(".tmp-gen-*"))
