@@ -17,7 +17,8 @@ from pathlib import Path
 from bench.corpora import SQUAD
 from bench.eval_squad import questions
 from bot.answer import Answerer
-from index.embedders import DEFAULT_MODEL, make_embedder
+from index.embedders import DEFAULT_MODEL
+from index.onnx_encoder import query_embedder
 from index.reader import IndexReader
 
 
@@ -35,9 +36,11 @@ def main() -> None:
     ap.add_argument("--index-dir", type=Path, default=Path("/tmp/citebot-eval/all"))
     ap.add_argument("--questions", type=int, default=300)
     ap.add_argument("--model", default=os.environ.get("CITEBOT_MODEL", DEFAULT_MODEL))
+    ap.add_argument("--encoder", choices=["torch", "auto"], default="torch",
+                    help="query encoder: sentence-transformers, or the index's ONNX export as `ask` uses")
     args = ap.parse_args()
     reader = IndexReader.open(args.index_dir, model=args.model)
-    embedder = make_embedder(args.model)
+    embedder = query_embedder(args.model, args.index_dir, args.encoder)
     answerer = Answerer(reader, embedder, top_k=10)
     qs = [q["question"] for q in questions(SQUAD)][:: max(1, 5609 // args.questions)][: args.questions]
     for q in qs[:20]:  # warm-up

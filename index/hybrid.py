@@ -92,21 +92,23 @@ class HybridSearch:
             best_articles = set(sorted(kw_art, key=kw_art.__getitem__, reverse=True)[:TOP_ARTICLES])
             best_articles |= {int(a) for a in art_ids[0] if a >= 0}
             ids = set(dense) | set(kw) | reader.sentence_ids_of(best_articles)
-            rows = reader.rows(ids | {i - 1 for i in ids} | {i + 1 for i in ids})
+            rows = reader.rows(ids)
+            neighbours = reader.positions(({i - 1 for i in ids} | {i + 1 for i in ids}) - ids)
+            neighbours.update({i: (r["article_id"], r["idx"]) for i, r in rows.items()})
             top_dense_article = rows[max(dense, key=dense.__getitem__)]["article_rowid"] if dense else None
             known, covered = keyword.coverage(reader.db, words, top_dense_article, reader.term_counts)
         ids_sorted = sorted(i for i in ids if i in rows)
-        all_ids = np.asarray(sorted(rows), dtype=np.int64)
+        all_ids = np.asarray(sorted(neighbours), dtype=np.int64)
         position = {int(i): p for p, i in enumerate(all_ids)}
         vecs = reader.vectors.reconstruct_batch(all_ids)
         cand = np.asarray(ids_sorted, dtype=np.int64)
         cv = vecs[[position[int(i)] for i in cand]]
         window = cv.copy()
         for j, sid in enumerate(cand):
-            row = rows[int(sid)]
+            article, idx = neighbours[int(sid)]
             for nid in (int(sid) - 1, int(sid) + 1):
-                other = rows.get(nid)
-                if other is not None and other["article_id"] == row["article_id"] and abs(other["idx"] - row["idx"]) == 1:
+                other = neighbours.get(nid)
+                if other is not None and other[0] == article and abs(other[1] - idx) == 1:
                     window[j] += NEIGHBOUR_WEIGHT * vecs[position[nid]]
         art_rowids = np.asarray([rows[int(i)]["article_rowid"] for i in cand], dtype=np.int64)
         uniq_art, inverse = np.unique(art_rowids, return_inverse=True)

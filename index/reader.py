@@ -67,6 +67,9 @@ class IndexReader:
             )
         import faiss
 
+        # One query at a time: OpenMP threads only spin against the query encoder's own threads
+        # (measured: dense search + ONNX encoding 8.2 ms p50 with 2 OpenMP threads, 3.2 ms with 1).
+        faiss.omp_set_num_threads(1)
         try:
             vectors = faiss.read_index(str(generation / "vectors.faiss"))
             article_vectors = faiss.read_index(str(generation / "articles.faiss"))
@@ -115,6 +118,17 @@ class IndexReader:
     def rows(self, ids: Iterable[int]) -> dict[int, sqlite3.Row]:
         """Sentence rows with article metadata (call with ``lock`` held)."""
         return rows_by_ids(self.db, ids)
+
+    def positions(self, ids: Iterable[int]) -> dict[int, tuple[str, int]]:
+        """sentence id -> (article id, position in the article), a light lookup (call with ``lock`` held)."""
+        wanted = list(ids)
+        out: dict[int, tuple[str, int]] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start: start + 500]
+            marks = ",".join("?" * len(part))
+            for sid, article, idx in self.db.execute(f"SELECT id, article_id, idx FROM sentences WHERE id IN ({marks})", part):
+                out[int(sid)] = (article, int(idx))
+        return out
 
     def sentence_ids_of(self, article_rowids: Iterable[int]) -> set[int]:
         """Every sentence id of the given articles (call with ``lock`` held)."""
