@@ -97,6 +97,7 @@ class GenerationWriter:
         self.fresh = fresh
         self.progress = progress
         self.report = ChangeReport()
+        self.metadata_changed = False
 
     def _open_base(self, staged: Path):  # type: ignore[no-untyped-def]
         import faiss
@@ -125,6 +126,8 @@ class GenerationWriter:
             db, vectors, articles = self._open_base(staged)
             try:
                 doomed, todo = self._plan(db, list(upserts), set(removals))
+                if not doomed and not todo and not self.metadata_changed and not self.fresh:
+                    return self._unchanged(db, started)  # nothing to publish: the live generation stays
                 split = {a.id: split_article(a) for a in todo}
                 reusable = self._reusable_vectors(db, vectors, split)
                 self._remove(db, vectors, articles, doomed)
@@ -146,6 +149,14 @@ class GenerationWriter:
         self.report.seconds = time.perf_counter() - started
         return self.report
 
+    def _unchanged(self, db: sqlite3.Connection, started: float) -> ChangeReport:
+        live = current_generation(self.directory)
+        self.report.generation = int(live.name.split("-")[1]) if live else 0
+        self.report.articles_total = int(db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+        self.report.sentences_total = int(db.execute("SELECT COUNT(*) FROM sentences").fetchone()[0])
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
     def _plan(self, db: sqlite3.Connection, upserts: list[Article], removals: set[str]) -> tuple[set[str], list[Article]]:
         """Which stored articles go, and which new ones need sentences."""
         report = self.report
@@ -154,7 +165,7 @@ class GenerationWriter:
         for article in upserts:
             row = db.execute("SELECT hash FROM articles WHERE id = ?", (article.id,)).fetchone()
             if row is not None and row["hash"] == article.hash:
-                self._refresh_metadata(db, article)
+                self.metadata_changed |= self._refresh_metadata(db, article)
                 report.unchanged.append(article.id)
                 continue
             previous = self._same_file(db, article) if row is None else article.id
@@ -181,11 +192,14 @@ class GenerationWriter:
         return rows[0]["id"] if len(rows) == 1 else None
 
     @staticmethod
-    def _refresh_metadata(db: sqlite3.Connection, article: Article) -> None:
-        db.execute(
-            "UPDATE articles SET title=?, source=?, url=?, published=?, path=? WHERE id=?",
-            (article.title, article.source, article.url, article.published, article.path, article.id),
-        )
+    def _refresh_metadata(db: sqlite3.Connection, article: Article) -> bool:
+        """Same text, maybe new title/outlet/link/date/path: update them; True when something changed."""
+        new = (article.title, article.source, article.url, article.published, article.path)
+        old = db.execute("SELECT title, source, url, published, path FROM articles WHERE id = ?", (article.id,)).fetchone()
+        if tuple(old) == new:
+            return False
+        db.execute("UPDATE articles SET title=?, source=?, url=?, published=?, path=? WHERE id=?", (*new, article.id))
+        return True
 
     @staticmethod
     def _reusable_vectors(db: sqlite3.Connection, vectors, split: dict[str, list[Sentence]]) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,13 @@ def test_add_same_files_twice_embeds_nothing(tmp_path: Path) -> None:
     assert second.encoded == 0 and again.sentences_embedded == 0
     assert len(again.unchanged) == 7 and again.added == [] and again.updated == []
     assert again.sentences_total == report.sentences_total
+    assert again.generation == report.generation  # nothing changed: no new generation is written
+    renamed = [replace(a, title="A corrected headline") if a.id == "port-aalborg-strike-2026-03" else a
+               for a in load([SAMPLES])[0]]
+    third = write(directory, HashEmbedder(256), renamed)
+    assert third.generation == report.generation + 1 and third.sentences_embedded == 0
+    hit = ask(IndexReader.open(directory), first, "How many ships were delayed during the strike?")[0]
+    assert hit.title == "A corrected headline"
 
 
 def test_add_new_article_embeds_only_its_new_sentences(sample_index: Path) -> None:
