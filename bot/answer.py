@@ -27,6 +27,7 @@ CONFIDENCE_WEIGHTS = {
 CONFIDENCE_BIAS = -16.96
 # At 0.2 on the SQuAD half: answers 97.5% of answerable questions, abstains on 91.2% of unanswerable ones.
 DEFAULT_ABSTAIN_BELOW = 0.2
+NO_ANSWER = "The articles do not answer this question."  # said by every front end when abstaining
 
 # Grouping: same numbers, and similar enough meaning.
 GROUP_COSINE = 0.80  # sentences without figures must be near-paraphrases

@@ -12,14 +12,13 @@ import json
 import re
 from typing import Any
 
-from bot.answer import Citation, Result
+from bot.answer import NO_ANSWER, Citation, Result
 from index.keyword import STOPWORDS
 
 MAX_BLOCKS = 50
 MAX_TEXT = 3000
 MAX_VALUE = 2000
 MAX_ANSWERS = 10
-NO_ANSWER = "The articles do not answer this question."
 ACTION_UP = "citebot_feedback_up"
 ACTION_DOWN = "citebot_feedback_down"
 ACTION_SHARE = "citebot_share"

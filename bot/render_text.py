@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from bot.answer import Answer, Citation, Result
+from bot.answer import NO_ANSWER, Answer, Citation, Result
 
-NO_ANSWER = "The articles do not answer this question."
 DIM, RESET = "\x1b[2m", "\x1b[0m"
 
 
