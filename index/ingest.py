@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from index.clean import find_structure, iso_date, normalise_text
-from index.records import Article, Skipped, content_hash
+from index.records import Article, Skipped, derived_id
 
 TEXT_SUFFIXES = {".txt", ".text"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
@@ -82,7 +82,7 @@ def make_article(
     if not found.spans:
         raise UnreadableError("no article prose found (only headings or boilerplate)")
     return Article(
-        id=str(id).strip() if id not in (None, "") else "a" + content_hash(body)[:15],
+        id=str(id).strip() if id not in (None, "") else derived_id(body),
         body=body,
         title=_str(title) or found.title,
         source=_str(source) or found.source,

@@ -11,6 +11,11 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def derived_id(body: str) -> str:
+    """The id of an article that was given none: derived from its text."""
+    return "a" + content_hash(body)[:15]
+
+
 @dataclass(frozen=True)
 class Article:
     """One article as ingested. ``body`` is the text every sentence offset points into."""
@@ -28,6 +33,10 @@ class Article:
     @property
     def hash(self) -> str:
         return content_hash(self.body)
+
+    @property
+    def id_is_derived(self) -> bool:
+        return self.id == derived_id(self.body)
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,7 @@ class GenerationWriter:
     @staticmethod
     def _same_file(db: sqlite3.Connection, article: Article) -> str | None:
         """A content-derived article from the same single-article file is an older version."""
-        if not article.path or not article.id.startswith("a") or len(article.id) != 16:
+        if not article.path or not article.id_is_derived:
             return None
         rows = db.execute(
             "SELECT id FROM articles WHERE path = ? AND derived_id = 1", (article.path,)
@@ -245,7 +245,7 @@ class GenerationWriter:
                 "INSERT INTO articles (id, title, source, url, published, path, hash, derived_id, body, added_at)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (article.id, article.title, article.source, article.url, article.published, article.path,
-                 article.hash, int(article.id == "a" + article.hash[:15]), article.body, added_at),
+                 article.hash, int(article.id_is_derived), article.body, added_at),
             )
             article_rows.append(int(cur.lastrowid or 0))
             keyword.add_article(db, article_rows[-1], article.title, article.body)
