@@ -123,19 +123,13 @@ def cmd_index_watch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index_status(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from index.reader import missing_message, read_manifest
-    from index.store import current_generation
+    from index.reader import index_status, missing_message
 
-    generation = current_generation(settings.index_dir)
-    if generation is None:
+    found = index_status(settings.index_dir)
+    if found is None:
         err(missing_message(settings.index_dir))
         return EXIT_ERROR
-    m = read_manifest(generation)
-    status = {
-        "index_dir": str(settings.index_dir), "generation": m.generation, "articles": m.articles,
-        "sentences": m.sentences, "model": m.model, "dimension": m.dimension,
-        "built_at": m.built_at, "newest_article": m.newest_article,
-    }
+    status = {"index_dir": str(settings.index_dir), **found}
     if args.json:
         print(json.dumps(status), file=out)
     else:

@@ -16,7 +16,7 @@ from bot.config import Settings
 from index.embedders import Embedder
 from index.errors import IndexCorrupt
 from index.onnx_encoder import query_embedder
-from index.reader import IndexReader
+from index.reader import IndexReader, index_status
 from index.store import current_generation
 
 
@@ -66,14 +66,7 @@ class AnswerService:
 
     def stats(self) -> dict[str, Any] | None:
         """Manifest figures of the live index, None when there is no index."""
-        from index.reader import read_manifest
-
-        live = current_generation(self.settings.index_dir)
-        if live is None or not live.is_dir():
-            return None
-        m = read_manifest(live)
-        return {"articles": m.articles, "sentences": m.sentences, "newest_article": m.newest_article,
-                "built_at": m.built_at, "generation": m.generation, "model": m.model}
+        return index_status(self.settings.index_dir)
 
 
 class _Locked:

@@ -29,6 +29,16 @@ def read_manifest(generation: Path) -> Manifest:
     return manifest
 
 
+def index_status(directory: Path) -> dict[str, object] | None:
+    """What the live generation holds (from its manifest alone, nothing loaded); None without an index."""
+    generation = current_generation(directory)
+    if generation is None:
+        return None
+    m = read_manifest(generation)
+    return {"generation": m.generation, "articles": m.articles, "sentences": m.sentences, "model": m.model,
+            "dimension": m.dimension, "built_at": m.built_at, "newest_article": m.newest_article}
+
+
 def missing_message(directory: Path) -> str:
     return (
         f"no index at {directory}. Build one first:\n"
