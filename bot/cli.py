@@ -75,10 +75,9 @@ def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, f
 
 
 def cmd_index_remove(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from index.embedders import make_embedder
     from index.sync import remove
 
-    report = remove(settings.index_dir, make_embedder(settings.model), args.targets, notify=err)
+    report = remove(settings.index_dir, args.targets, notify=err)
     for target in report.unknown:
         err(f"not in the index: {target}")
     for article_id in report.change.removed:

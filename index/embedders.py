@@ -123,6 +123,21 @@ class HashEmbedder:
         return out
 
 
+class IndexModel:
+    """An index's model known by name and dimension only, for writes that embed nothing
+    (removals): they keep the index's identity without loading any model."""
+
+    def __init__(self, name: str, dimension: int) -> None:
+        self.name = name
+        self.dimension = dimension
+        self.encoded = 0
+
+    def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+        if texts:
+            raise ModelError(f"internal error: {len(texts)} sentences to embed during a removal")
+        return np.zeros((0, self.dimension), dtype=np.float32)
+
+
 def make_embedder(name: str) -> Embedder:
     """The embedder a model name stands for: ``fake:hash-N`` or a sentence-transformers model."""
     if name.startswith(FAKE_PREFIX):

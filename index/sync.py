@@ -6,8 +6,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.embedders import Embedder
+from index.embedders import Embedder, IndexModel
+from index.errors import IndexMissing
 from index.ingest import SUPPORTED, load
+from index.reader import index_status, missing_message
 from index.records import Article, Skipped
 from index.store import connect, current_generation
 from index.writer import ChangeReport, write
@@ -50,17 +52,26 @@ def resolve_targets(index_dir: Path, targets: Iterable[str]) -> tuple[list[str],
             ids.append(target)
             continue
         where = str(Path(target).resolve())
-        matched = [i for i, p in stored.items() if p and (p == where or p.startswith(where.rstrip("/") + "/"))]
+        matched = [i for i, p in stored.items() if p and under(p, where)]
         ids += matched
         if not matched:
             unknown.append(target)
     return list(dict.fromkeys(ids)), unknown
 
 
-def remove(index_dir: Path, embedder: Embedder, targets: Iterable[str],
-           notify: Callable[[str], None] | None = None) -> SyncReport:
+def under(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or lies inside it (both absolute)."""
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def remove(index_dir: Path, targets: Iterable[str], notify: Callable[[str], None] | None = None) -> SyncReport:
+    """Take articles out by id, file or folder path; loads no model (nothing is embedded)."""
+    status = index_status(index_dir)
+    if status is None:
+        raise IndexMissing(missing_message(index_dir))
     ids, unknown = resolve_targets(index_dir, targets)
-    return SyncReport(write(index_dir, embedder, removals=ids, notify=notify), unknown=unknown)
+    model = IndexModel(str(status["model"]), int(status["dimension"]))  # type: ignore[call-overload]
+    return SyncReport(write(index_dir, model, removals=ids, notify=notify), unknown=unknown)
 
 
 def stale(stored: dict[str, str | None], articles: list[Article], gone: Callable[[str], bool]) -> list[str]:
@@ -77,8 +88,8 @@ def sync(index_dir: Path, embedder: Embedder, folder: Path, notify: Callable[[st
     A file that exists but cannot be read keeps its previously indexed version (nothing is lost
     because a copy is half-way); only files that are gone are removed."""
     articles, skipped = load([folder])
-    root = str(folder.resolve()).rstrip("/") + "/"
-    removals = stale(stored_articles(index_dir), articles, lambda p: p.startswith(root) and not Path(p).exists())
+    root = str(folder.resolve())
+    removals = stale(stored_articles(index_dir), articles, lambda p: under(p, root) and not Path(p).exists())
     change = write(index_dir, embedder, articles, removals, progress=progress, notify=notify)
     return SyncReport(change, skipped)
 

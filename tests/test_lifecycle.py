@@ -13,7 +13,9 @@ import threading
 import time
 from pathlib import Path
 
-from bot.cli import EXIT_OK, EXIT_PARTIAL, run
+import pytest
+
+from bot.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, run
 from bot.config import Settings
 from bot.service import AnswerService
 from index.embedders import HashEmbedder
@@ -42,7 +44,7 @@ def test_remove_by_id_and_by_path(tmp_path: Path, embedder: HashEmbedder) -> Non
     shutil.copytree(SAMPLES, folder)
     index_dir = tmp_path / "ix"
     sync(index_dir, embedder, folder)
-    report = remove(index_dir, embedder, ["port-aalborg-strike-2026-03", str(folder / "003_energy_desk.html"), "nope"])
+    report = remove(index_dir, ["port-aalborg-strike-2026-03", str(folder / "003_energy_desk.html"), "nope"])
     assert len(report.change.removed) == 2 and report.unknown == ["nope"]
     stored = stored_articles(index_dir)
     assert str((folder / "003_energy_desk.html").resolve()) not in stored.values() and len(stored) == 5
@@ -73,7 +75,9 @@ def test_sync_mirrors_a_folder(tmp_path: Path, embedder: HashEmbedder) -> None:
     assert sorted(stored_articles(index_dir)) == ["b1"]
 
 
-def test_cli_remove_and_sync(fake_env: Path, tmp_path: Path) -> None:
+def test_cli_remove_and_sync(fake_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["index", "remove", "anything"]) == EXIT_ERROR  # no index yet: say how to build one
+    assert "citebot index build" in capsys.readouterr().err and not fake_env.exists()
     folder = tmp_path / "news"
     shutil.copytree(SAMPLES, folder)
     out = __import__("io").StringIO()
@@ -190,7 +194,7 @@ def test_sigkill_at_random_moments_leaves_a_good_index(tmp_path: Path) -> None:
         t0 = time.monotonic()
         subprocess.run(command, env=env, capture_output=True, timeout=120, check=True)
         durations.append(time.monotonic() - t0)
-        remove(index_dir, embedder, [str(batch)])
+        remove(index_dir, [str(batch)])
     full = min(durations)
     kills = 0
     for _ in range(20):
