@@ -96,15 +96,15 @@ class FolderWatcher:
                 for path in paths:
                     self._pending.setdefault(path, time.monotonic())
             return None
-        log.info("watch %s: %s", self.folder, report.summary())
-        if self.on_batch:
-            self.on_batch(report)
-        return report
+        return self._announce(report, "")
 
     def catch_up(self) -> SyncReport:
         """Mirror the folder once (changes made while nobody was watching)."""
-        report = sync(self.index_dir, self.embedder, self.folder)
-        log.info("watch %s: initial sync: %s", self.folder, report.summary())
+        return self._announce(sync(self.index_dir, self.embedder, self.folder), "initial sync: ")
+
+    def _announce(self, report: SyncReport, label: str) -> SyncReport:
+        """One log line per batch, and the caller's hook."""
+        log.info("watch %s: %s%s", self.folder, label, report.summary())
         if self.on_batch:
             self.on_batch(report)
         return report
