@@ -42,7 +42,7 @@ def progress_bar(label: str) -> Callable[[int, int], None] | None:
 
 
 def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, fresh: bool) -> int:
-    from index.embedders import make_embedder
+    from index.embedders import embedder_for_writes, make_embedder
     from index.ingest import load
     from index.writer import write
 
@@ -52,7 +52,7 @@ def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, f
     if not articles and fresh:
         err("no articles to index: nothing was built (the previous index, if any, is unchanged)")
         return EXIT_ERROR
-    embedder = make_embedder(settings.model)
+    embedder = make_embedder(settings.model) if fresh else embedder_for_writes(settings.model, settings.index_dir)
     report = write(settings.index_dir, embedder, articles, fresh=fresh,
                    progress=progress_bar("embedding"), notify=err)
     paths = {a.id: a.path or a.id for a in articles}
@@ -87,14 +87,14 @@ def cmd_index_remove(args: argparse.Namespace, settings: Settings, out: TextIO) 
 
 
 def cmd_index_sync(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from index.embedders import make_embedder
+    from index.embedders import embedder_for_writes
     from index.sync import sync
 
     folder = Path(args.folder)
     if not folder.is_dir():
         err(f"{folder} is not a directory")
         return EXIT_ERROR
-    report = sync(settings.index_dir, make_embedder(settings.model), folder, notify=err,
+    report = sync(settings.index_dir, embedder_for_writes(settings.model, settings.index_dir), folder, notify=err,
                   progress=progress_bar("embedding"))
     for s in report.skipped:
         err(f"skipped {s.path}: {s.reason}")
@@ -106,12 +106,12 @@ def cmd_index_watch(args: argparse.Namespace, settings: Settings) -> int:
     import logging
 
     from bot.logs import setup_logging
-    from index.embedders import make_embedder
+    from index.embedders import embedder_for_writes
     from index.watch import FolderWatcher
 
     setup_logging(settings.log_level, [])
     logging.getLogger("citebot.watch").info("watching %s for articles (Ctrl-C to stop)", args.folder)
-    watcher = FolderWatcher(Path(args.folder), settings.index_dir, make_embedder(settings.model))
+    watcher = FolderWatcher(Path(args.folder), settings.index_dir, embedder_for_writes(settings.model, settings.index_dir))
     watcher.catch_up()
     watcher.start()
     try:

@@ -76,10 +76,10 @@ def serve(settings: Settings, http: bool = False, port: int | None = None) -> in
         log.info("index loaded: %(articles)s articles, %(sentences)s sentences, generation %(generation)s", stats)
     app = connect(settings, service)
     if settings.watch_dir is not None:
-        from index.embedders import make_embedder
+        from index.embedders import embedder_for_writes
         from index.watch import FolderWatcher, watch_in_thread
 
-        watcher = FolderWatcher(settings.watch_dir, settings.index_dir, make_embedder(settings.model))
+        watcher = FolderWatcher(settings.watch_dir, settings.index_dir, embedder_for_writes(settings.model, settings.index_dir))
         watcher.catch_up()
         watch_in_thread(watcher)
         log.info("watching %s: new articles are answerable as soon as they are ingested", settings.watch_dir)

@@ -138,6 +138,45 @@ class IndexModel:
         return np.zeros((0, self.dimension), dtype=np.float32)
 
 
+class LazyEmbedder:
+    """A model loaded on its first encode: an ``index add``, ``sync`` or watched folder whose
+    files are all unchanged never pays the seconds of importing sentence-transformers."""
+
+    def __init__(self, name: str, dimension: int) -> None:
+        self.name = name
+        self.dimension = dimension
+        self._loaded: Embedder | None = None
+
+    @property
+    def loaded(self) -> Embedder:
+        if self._loaded is None:
+            model = make_embedder(self.name)
+            if model.dimension != self.dimension:
+                raise ModelError(f"model {self.name!r} gives {model.dimension}-dimensional vectors, "
+                                 f"the index holds {self.dimension}; rebuild it with `citebot index build`")
+            self._loaded = model
+        return self._loaded
+
+    @property
+    def encoded(self) -> int:
+        return self._loaded.encoded if self._loaded is not None else 0
+
+    def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self.loaded.encode(texts, progress=progress)
+
+
+def embedder_for_writes(name: str, index_dir: Path) -> Embedder:
+    """For adding to an existing index: loaded only if something must be embedded."""
+    from index.reader import index_status
+
+    status = index_status(index_dir)
+    if status is None:
+        return make_embedder(name)  # a first build embeds everything
+    return LazyEmbedder(name, int(status["dimension"]))  # type: ignore[call-overload]
+
+
 def make_embedder(name: str) -> Embedder:
     """The embedder a model name stands for: ``fake:hash-N`` or a sentence-transformers model."""
     if name.startswith(FAKE_PREFIX):

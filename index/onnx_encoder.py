@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedders import Embedder, Progress, SentenceTransformerEmbedder, make_embedder
+from index.embedders import FAKE_PREFIX, Embedder, LazyEmbedder, Progress, SentenceTransformerEmbedder, make_embedder
 
 log = logging.getLogger("citebot.encoder")
 ENCODER_DIR = "encoder"
@@ -144,7 +144,13 @@ def export(embedder: SentenceTransformerEmbedder, index_dir: Path) -> bool:
 def ensure_encoder(embedder: Embedder, index_dir: Path) -> None:
     """Export the query encoder once per index and model (no-op for other embedders)."""
     info = encoder_info(index_dir)
-    if isinstance(embedder, SentenceTransformerEmbedder) and (info is None or info.get("model") != embedder.name):
+    if info is not None and info.get("model") == embedder.name:
+        return
+    if isinstance(embedder, LazyEmbedder):
+        if embedder.name.startswith(FAKE_PREFIX):
+            return
+        embedder = embedder.loaded  # an index from before encoders were exported: load the model once
+    if isinstance(embedder, SentenceTransformerEmbedder):
         export(embedder, index_dir)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from index.embedders import HashEmbedder
-from index.errors import IndexCorrupt, IndexMismatch, IndexMissing
+from index.errors import IndexCorrupt, IndexMismatch, IndexMissing, ModelError
 from index.ingest import load, make_article
 from index.reader import IndexReader
 from index.store import current_generation, generation_dirs
@@ -176,3 +176,16 @@ def test_large_index_switches_to_approximate_search_and_stays_editable(tmp_path:
     reader = IndexReader.open(directory)
     hits = ask(reader, embedder, "ships delayed strike dockworkers", k=50)
     assert reader.manifest.faiss.startswith("IVF") and all(h.article_id != "port-aalborg-strike-2026-03" for h in hits)
+
+
+def test_lazy_embedder_loads_nothing_when_nothing_is_embedded(sample_index: Path) -> None:
+    from index.embedders import LazyEmbedder, embedder_for_writes
+
+    lazy = embedder_for_writes("fake:hash-256", sample_index)
+    assert isinstance(lazy, LazyEmbedder)
+    write(sample_index, lazy, load([SAMPLES])[0])  # all unchanged
+    assert lazy._loaded is None and lazy.encoded == 0
+    write(sample_index, lazy, [make_article("A new story about the harbour ferry timetable.", None)])
+    assert lazy._loaded is not None and lazy.encoded == 1
+    with pytest.raises(ModelError, match="rebuild"):
+        LazyEmbedder("fake:hash-64", 256).encode(["x"])

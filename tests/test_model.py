@@ -108,7 +108,7 @@ def test_seed_meeting_questions_and_abstentions(tmp_path: Path, real_embedder) -
     assert len(wire) == 1 and wire[0].sources == 4  # four outlets, one answer
 
 
-def test_onnx_query_encoder_matches_the_model_and_avoids_torch(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+def test_onnx_query_encoder_matches_the_model_and_ask_and_unchanged_add_avoid_torch(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
     from index.onnx_encoder import ENCODER_DIR, OnnxQueryEmbedder, encoder_info
 
     answerer_for([SAMPLES], tmp_path / "ix", real_embedder)  # a build exports the encoder beside the index
@@ -122,6 +122,8 @@ def test_onnx_query_encoder_matches_the_model_and_avoids_torch(tmp_path: Path, r
         "import sys, io; from bot.cli import run; out = io.StringIO(); "
         "code = run(['ask', '--json', 'Who co-chaired the session?'], out=out); "
         "assert code == 0 and 'Tamm' in out.getvalue(), out.getvalue(); "
+        f"code = run(['index', 'add', {str(SAMPLES)!r}], out=out); "
+        "assert code == 0 and '0 sentences embedded' in out.getvalue(), out.getvalue(); "
         "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]; "
         "assert not heavy, heavy"
     )
