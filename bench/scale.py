@@ -5,7 +5,7 @@
 Sentence texts are synthetic (SQuAD vocabulary) and their vectors are generated, not embedded:
 each is a random mix of two real all-MiniLM-L6-v2 sentence vectors plus a little noise, so the
 vectors have the shape of real ones at a fraction of the cost. Everything else is the real
-pipeline: the writer (splitting, SQLite, FTS5, FAISS, automatic switch to IVF above
+pipeline: the writer (splitting, SQLite, tantivy, FAISS, automatic switch to IVF above
 index.ann.ANN_THRESHOLD), the reader, the hybrid ask with the exported ONNX query encoder on real
 SQuAD questions. Prints build time and peak RSS, the index type, recall@10 of the index against
 exact search, warm ask latency p50/p90 (embedding included) and the RSS of a serving process.

@@ -82,6 +82,8 @@ def is_boilerplate(line: str) -> bool:
 
 def foreign_script_share(text: str) -> float:
     """Share of letters that are not Latin (e.g. Hindi link text in an English article)."""
+    if text.isascii():  # the common case, without a Unicode name lookup per character
+        return 0.0
     letters = [c for c in text if c.isalpha()]
     if not letters:
         return 0.0

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index import keyword
+from index import table
+from index.keyword import terms as keyword_terms
 from index.records import Hit
 
 
@@ -43,18 +44,15 @@ NEIGHBOUR_WEIGHT = 0.5
 TIME_Q = re.compile(r"\b(when|what year|which year|what century|which century|what decade|what date|what month)\b", re.I)
 NUMBER_Q = re.compile(r"\b(how many|how much|how long|how old|how far|how large|how big|what percentage|what percent"
                       r"|how often|what number|what amount)\b", re.I)
-HAS_TIME = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b|\b(january|february|march|april|may|june|july|august|september"
-                      r"|october|november|december|century|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
-HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
-                        r"|hundred|thousand|million|billion|dozen)\b", re.I)
 
 
-def answer_type(question: str) -> re.Pattern[str] | None:
+def answer_type(question: str) -> int:
+    """The table flag an answer to this question should carry (0: any sentence)."""
     if TIME_Q.search(question):
-        return HAS_TIME
+        return table.TIME
     if NUMBER_Q.search(question):
-        return HAS_NUMBER
-    return None
+        return table.NUMBER
+    return 0
 
 
 @dataclass
@@ -83,34 +81,29 @@ class HybridSearch:
         if n == 0:
             return Retrieved([], np.zeros((0, q.shape[1]), np.float32), {})
         dense_scores, dense_ids = reader.vectors.search(q, min(POOL, n))
-        dense = {int(i): float(s) for i, s in zip(dense_ids[0], dense_scores[0], strict=True) if i >= 0}
-        words = keyword.terms(question)
+        keep = dense_ids[0] >= 0
+        dense_ids, dense_scores = dense_ids[0][keep], dense_scores[0][keep]
         art_scores, art_ids = reader.article_vectors.search(q, min(TOP_ARTICLES, int(reader.article_vectors.ntotal)))
-        with reader.lock:
-            kw = keyword.top_sentences(reader.db, words, POOL)
-            kw_art = keyword.top_articles(reader.db, words, 20)
-            best_articles = set(sorted(kw_art, key=kw_art.__getitem__, reverse=True)[:TOP_ARTICLES])
-            best_articles |= {int(a) for a in art_ids[0] if a >= 0}
-            ids = set(dense) | set(kw) | reader.sentence_ids_of(best_articles)
-            rows = reader.rows(ids)
-            neighbours = reader.positions(({i - 1 for i in ids} | {i + 1 for i in ids}) - ids)
-            neighbours.update({i: (r["article_id"], r["idx"]) for i, r in rows.items()})
-            top_dense_article = rows[max(dense, key=dense.__getitem__)]["article_rowid"] if dense else None
-            known, covered = keyword.coverage(reader.db, words, top_dense_article, reader.term_counts)
-        ids_sorted = sorted(i for i in ids if i in rows)
-        all_ids = np.asarray(sorted(neighbours), dtype=np.int64)
-        position = {int(i): p for p, i in enumerate(all_ids)}
-        vecs = reader.vectors.reconstruct_batch(all_ids)
-        cand = np.asarray(ids_sorted, dtype=np.int64)
-        cv = vecs[[position[int(i)] for i in cand]]
+        words = keyword_terms(question)
+        kw = reader.keywords.top_sentences(words, POOL)
+        kw_art = reader.keywords.top_articles(words, 20)
+        best_articles = set(sorted(kw_art, key=kw_art.__getitem__, reverse=True)[:TOP_ARTICLES])
+        best_articles |= {int(a) for a in art_ids[0] if a >= 0}
+        tab = reader.table
+        cand = np.unique(np.concatenate([dense_ids, np.fromiter(kw, np.int64, len(kw)),
+                                         tab.sentences_of(np.asarray(sorted(best_articles), np.int64))]))
+        rows = tab.table.rows_of(cand)
+        before, after = tab.neighbours(rows)
+        # vectors of the candidates and their neighbours, fetched once
+        wanted = np.unique(np.concatenate([rows, before[before >= 0], after[after >= 0]]))
+        vecs = reader.vectors.reconstruct_batch(tab.table.ids[wanted])
+        slot = np.searchsorted(wanted, rows)
+        cv = vecs[slot]
         window = cv.copy()
-        for j, sid in enumerate(cand):
-            article, idx = neighbours[int(sid)]
-            for nid in (int(sid) - 1, int(sid) + 1):
-                other = neighbours.get(nid)
-                if other is not None and other[0] == article and abs(other[1] - idx) == 1:
-                    window[j] += NEIGHBOUR_WEIGHT * vecs[position[nid]]
-        art_rowids = np.asarray([rows[int(i)]["article_rowid"] for i in cand], dtype=np.int64)
+        for side in (before, after):
+            has = side >= 0
+            window[has] += NEIGHBOUR_WEIGHT * vecs[np.searchsorted(wanted, side[has])]
+        art_rowids = tab.table.article[rows]
         uniq_art, inverse = np.unique(art_rowids, return_inverse=True)
         art_vecs = reader.article_vectors.reconstruct_batch(uniq_art)
         qv = q[0]
@@ -120,15 +113,19 @@ class HybridSearch:
         best_kw = max(kw.values(), default=0.0) or 1.0
         best_kw_art = max(kw_art.values(), default=0.0) or 1.0
         f_kw = np.asarray([kw.get(int(i), 0.0) for i in cand]) / best_kw
-        f_kw_art = np.asarray([kw_art.get(int(a), 0.0) for a in art_rowids]) / best_kw_art
-        wanted = answer_type(question)
-        f_type = np.asarray([1.0 if wanted and wanted.search(rows[int(i)]["text"]) else 0.0 for i in cand])
+        f_kw_art = np.asarray([kw_art.get(int(a), 0.0) for a in uniq_art])[inverse] / best_kw_art
+        wanted_type = answer_type(question)
+        f_type = ((tab.table.flags[rows] & wanted_type) > 0).astype(np.float64) if wanted_type else np.zeros(len(cand))
         w = self.weights
         score = (w.dense * f_dense + w.keyword * f_kw + w.window * f_window + w.article * f_article
                  + w.article_kw * f_kw_art + w.type * f_type)
         order = np.argsort(-score, kind="stable")[:k]
-        hits = [reader.hit(rows[int(cand[j])], float(score[j])) for j in order]
-        top_dense = sorted(dense.values(), reverse=True)
+        top_dense_article = int(tab.table.article[tab.table.rows_of(dense_ids[:1])][0]) if dense_ids.size else None
+        known, covered = reader.keywords.coverage(words, top_dense_article)
+        with reader.lock:
+            found = reader.rows(int(i) for i in cand[order])
+        hits = [reader.hit(found[int(cand[j])], float(score[j])) for j in order if int(cand[j]) in found]
+        top_dense = dense_scores.tolist()
         signals = {
             "max_dense": top_dense[0] if top_dense else 0.0,
             "top5_dense": float(np.mean(top_dense[:5])) if top_dense else 0.0,
@@ -137,4 +134,4 @@ class HybridSearch:
             "known": known,
             "covered": covered,
         }
-        return Retrieved(hits, cv[order], signals)
+        return Retrieved(hits, cv[[j for j in order if int(cand[j]) in found]], signals)

@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import IndexCorrupt, IndexMismatch, IndexMissing
+from index.keyword import KeywordIndex
 from index.records import Hit
 from index.store import FORMAT, Manifest, connect, current_generation, rows_by_ids
+from index.table import SentenceTable, TableIndex
 
 
 def read_manifest(generation: Path) -> Manifest:
@@ -51,7 +53,7 @@ class IndexReader:
     """A loaded generation: FAISS vectors in memory, metadata in SQLite (read-only)."""
 
     def __init__(self, directory: Path, generation: Path, manifest: Manifest,  # type: ignore[no-untyped-def]
-                 vectors, article_vectors, db: sqlite3.Connection):
+                 vectors, article_vectors, db: sqlite3.Connection, keywords: KeywordIndex, table: TableIndex):
         self.directory = directory
         self.generation = generation
         self.manifest = manifest
@@ -59,7 +61,8 @@ class IndexReader:
         self.article_vectors = article_vectors
         self.db = db
         self.lock = threading.Lock()  # one SQLite connection shared by the bot's worker threads
-        self.term_counts: dict[str, int] = {}  # keyword document frequencies (this generation is immutable)
+        self.keywords = keywords
+        self.table = table
 
     @classmethod
     def open(cls, directory: Path, model: str | None = None) -> IndexReader:
@@ -104,7 +107,16 @@ class IndexReader:
             raise IndexCorrupt(f"index metadata in {generation} is unreadable ({exc}); rebuild with `citebot index build`") from None
         if count != manifest.sentences:
             raise IndexCorrupt(f"index {generation} is inconsistent: {count} sentence rows, manifest says {manifest.sentences}; rebuild it")
-        return cls(directory, generation, manifest, vectors, article_vectors, db)
+        try:
+            keywords = KeywordIndex(generation)
+            table = SentenceTable.load(generation)
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexCorrupt(f"index keyword data in {generation} is unreadable ({exc}); rebuild with `citebot index build`") from None
+        if (keywords.sentence_count, keywords.article_count, len(table)) != (manifest.sentences, manifest.articles, manifest.sentences):
+            raise IndexCorrupt(f"index {generation} is inconsistent: keyword index holds {keywords.sentence_count} sentences and "
+                               f"{keywords.article_count} articles, table {len(table)}, manifest {manifest.sentences} and "
+                               f"{manifest.articles}; rebuild it")
+        return cls(directory, generation, manifest, vectors, article_vectors, db, keywords, TableIndex(table))
 
     def check_dimension(self, dimension: int) -> None:
         if dimension != self.manifest.dimension:
@@ -129,32 +141,25 @@ class IndexReader:
         """Sentence rows with article metadata (call with ``lock`` held)."""
         return rows_by_ids(self.db, ids)
 
-    def positions(self, ids: Iterable[int]) -> dict[int, tuple[str, int]]:
-        """sentence id -> (article id, position in the article), a light lookup (call with ``lock`` held)."""
+    def texts(self, ids: Iterable[int]) -> dict[int, str]:
+        """sentence id -> text, in one query."""
         wanted = list(ids)
-        out: dict[int, tuple[str, int]] = {}
-        for start in range(0, len(wanted), 500):
-            part = wanted[start: start + 500]
-            marks = ",".join("?" * len(part))
-            for sid, article, idx in self.db.execute(f"SELECT id, article_id, idx FROM sentences WHERE id IN ({marks})", part):
-                out[int(sid)] = (article, int(idx))
-        return out
-
-    def sentence_ids_of(self, article_rowids: Iterable[int]) -> set[int]:
-        """Every sentence id of the given articles (call with ``lock`` held)."""
-        wanted = list(article_rowids)
         if not wanted:
-            return set()
-        marks = ",".join("?" * len(wanted))
-        return {int(r[0]) for r in self.db.execute(
-            f"SELECT s.id FROM sentences s JOIN articles a ON a.id = s.article_id WHERE a.rowid IN ({marks})", wanted)}
-
-    def context(self, article_id: str, index: int) -> tuple[str | None, str | None]:
-        """The sentences just before and after one sentence of an article."""
+            return {}
         with self.lock:
-            found = dict(self.db.execute(
-                "SELECT idx, text FROM sentences WHERE article_id = ? AND idx IN (?, ?)", (article_id, index - 1, index + 1)))
-        return found.get(index - 1), found.get(index + 1)
+            return {int(i): t for i, t in self.db.execute(
+                f"SELECT id, text FROM sentences WHERE id IN ({','.join('?' * len(wanted))})", wanted)}
+
+    def contexts(self, sentence_ids: list[int]) -> list[tuple[str | None, str | None]]:
+        """For each sentence: the sentences just before and after it in its article (None at the edges)."""
+        if not sentence_ids:
+            return []
+        rows = self.table.table.rows_of(np.asarray(sentence_ids, dtype=np.int64))
+        before, after = self.table.neighbours(rows)
+        ids = self.table.table.ids
+        side_ids = [(int(ids[b]) if b >= 0 else None, int(ids[a]) if a >= 0 else None) for b, a in zip(before, after, strict=True)]
+        texts = self.texts(i for pair in side_ids for i in pair if i is not None)
+        return [(texts.get(b) if b is not None else None, texts.get(a) if a is not None else None) for b, a in side_ids]
 
     @staticmethod
     def hit(row: sqlite3.Row, score: float) -> Hit:

@@ -3,7 +3,8 @@
 Layout::
 
     INDEX_DIR/CURRENT            name of the live generation, replaced atomically
-    INDEX_DIR/gen-000007/        manifest.json, vectors.faiss (ids = sentence row ids), meta.sqlite
+    INDEX_DIR/gen-000007/        manifest.json, vectors.faiss (ids = sentence row ids), articles.faiss,
+                                 meta.sqlite (text, citations), keyword/ (tantivy), table.npz
     INDEX_DIR/.lock              held by the one writer at a time
 
 A writer builds the next generation in a temporary directory, renames it into place and
@@ -23,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-FORMAT = 2  # 2: FTS5 keyword tables and article vectors
+FORMAT = 3  # 2: FTS5 keyword tables and article vectors; 3: tantivy keyword indexes and the sentence table
 CURRENT = "CURRENT"
 LOCK = ".lock"
 GEN = re.compile(r"gen-(\d{6})")
@@ -55,7 +56,7 @@ class Manifest:
     generation: int
     newest_article: str | None
     faiss: str = "IDMap2,Flat,IP"
-    keyword: str = "sqlite-fts5 bm25"
+    keyword: str = "tantivy bm25 (english stemmer)"
     format: int = FORMAT
     extra: dict[str, object] = field(default_factory=dict)
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from index import ann, keyword
 from index.embedders import Embedder
-from index.errors import IndexBusy, IndexMismatch
+from index.errors import IndexBusy, IndexCorrupt, IndexMismatch
 from index.records import Article, Sentence
 from index.sentences import split_article
 from index.store import (
@@ -34,6 +34,7 @@ from index.store import (
     publish,
     staged_directory,
 )
+from index.table import SentenceTable, flags
 
 ProgressFn = Callable[[int, int], None]  # (sentences encoded so far, total to encode)
 LOCK_WAIT_SECONDS = 600.0
@@ -76,7 +77,7 @@ def writer_lock(directory: Path, wait: float = LOCK_WAIT_SECONDS, notify: Callab
 
 def _new_database(path: Path) -> sqlite3.Connection:
     db = connect(path)
-    db.executescript(SCHEMA + keyword.SCHEMA)
+    db.executescript(SCHEMA)
     return db
 
 
@@ -98,13 +99,18 @@ class GenerationWriter:
         self.progress = progress
         self.report = ChangeReport()
         self.metadata_changed = False
+        self.keywords: keyword.KeywordWriter  # set by _open_base, with the table
+        self.table = SentenceTable.empty()
 
     def _open_base(self, staged: Path):  # type: ignore[no-untyped-def]
+        """(metadata db, sentence vectors, article vectors) to change; also sets the keyword writer and table."""
         import faiss
 
         base = None if self.fresh else current_generation(self.directory)
         if base is None:
             dim = self.embedder.dimension
+            self.keywords = keyword.KeywordWriter(staged, None)
+            self.table = SentenceTable.empty()
             return _new_database(staged / "meta.sqlite"), _new_vectors(dim), _new_vectors(dim)
         from index.reader import read_manifest
 
@@ -117,6 +123,8 @@ class GenerationWriter:
             )
         shutil.copyfile(base / "meta.sqlite", staged / "meta.sqlite")
         db = connect(staged / "meta.sqlite")
+        self.keywords = keyword.KeywordWriter(staged, base)
+        self.table = SentenceTable.load(base)
         return db, faiss.read_index(str(base / "vectors.faiss")), faiss.read_index(str(base / "articles.faiss"))
 
     def run(self, upserts: Iterable[Article], removals: Iterable[str] = ()) -> ChangeReport:
@@ -133,6 +141,12 @@ class GenerationWriter:
                 self._remove(db, vectors, articles, doomed)
                 self._insert(db, vectors, articles, todo, split, reusable)
                 manifest = self._manifest(db, number)
+                self.keywords.commit()
+                if self.keywords.counts() != (manifest.sentences, manifest.articles) or len(self.table) != manifest.sentences:
+                    raise IndexCorrupt(
+                        f"staged generation is inconsistent: keyword index holds {self.keywords.counts()} (sentences, "
+                        f"articles), table {len(self.table)}, metadata {(manifest.sentences, manifest.articles)}")
+                self.table.save(staged)
                 db.commit()
             finally:
                 db.close()
@@ -191,14 +205,16 @@ class GenerationWriter:
         ).fetchall()
         return rows[0]["id"] if len(rows) == 1 else None
 
-    @staticmethod
-    def _refresh_metadata(db: sqlite3.Connection, article: Article) -> bool:
+    def _refresh_metadata(self, db: sqlite3.Connection, article: Article) -> bool:
         """Same text, maybe new title/outlet/link/date/path: update them; True when something changed."""
         new = (article.title, article.source, article.url, article.published, article.path)
-        old = db.execute("SELECT title, source, url, published, path FROM articles WHERE id = ?", (article.id,)).fetchone()
-        if tuple(old) == new:
+        old = db.execute("SELECT title, source, url, published, path, rowid FROM articles WHERE id = ?", (article.id,)).fetchone()
+        if tuple(old)[:5] == new:
             return False
         db.execute("UPDATE articles SET title=?, source=?, url=?, published=?, path=? WHERE id=?", (*new, article.id))
+        if old["title"] != article.title:  # the title is searched: re-index the article's keyword document
+            self.keywords.remove([int(old["rowid"])], [])
+            self.keywords.add_article(int(old["rowid"]), article.title, article.body)
         return True
 
     @staticmethod
@@ -213,8 +229,7 @@ class GenerationWriter:
                     found[row["text"]] = vectors.reconstruct(int(row["id"]))
         return found
 
-    @staticmethod
-    def _remove(db: sqlite3.Connection, vectors, articles, doomed: set[str]) -> None:  # type: ignore[no-untyped-def]
+    def _remove(self, db: sqlite3.Connection, vectors, articles, doomed: set[str]) -> None:  # type: ignore[no-untyped-def]
         """Take articles out of every part of the index: metadata, keyword tables, both vector sets."""
         if not doomed:
             return
@@ -223,11 +238,12 @@ class GenerationWriter:
         for article_id in doomed:
             rowid = db.execute("SELECT rowid FROM articles WHERE id = ?", (article_id,)).fetchone()[0]
             mine = [r[0] for r in db.execute("SELECT id FROM sentences WHERE article_id = ?", (article_id,))]
-            keyword.remove(db, rowid, mine)
             db.execute("DELETE FROM sentences WHERE article_id = ?", (article_id,))
             db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
             ids += mine
             rowids.append(rowid)
+        self.keywords.remove(rowids, ids)
+        self.table = self.table.without(ids)
         if ids:
             vectors.remove_ids(np.asarray(ids, dtype=np.int64))
         articles.remove_ids(np.asarray(rowids, dtype=np.int64))
@@ -239,6 +255,7 @@ class GenerationWriter:
         sentences: list[Sentence] = []
         article_rows: list[int] = []
         ids: list[int] = []
+        owners: list[int] = []
         added_at = now_iso()
         for article in todo:
             cur = db.execute(
@@ -248,7 +265,7 @@ class GenerationWriter:
                  article.hash, int(article.id_is_derived), article.body, added_at),
             )
             article_rows.append(int(cur.lastrowid or 0))
-            keyword.add_article(db, article_rows[-1], article.title, article.body)
+            self.keywords.add_article(article_rows[-1], article.title, article.body)
             mine = []
             for s in split[article.id]:
                 cur = db.execute(
@@ -256,9 +273,11 @@ class GenerationWriter:
                     (s.article_id, s.index, s.paragraph, s.char_start, s.char_end, s.text),
                 )
                 mine.append(int(cur.lastrowid or 0))
-            keyword.add_sentences(db, list(zip(mine, (s.text for s in split[article.id]), strict=True)))
+            self.keywords.add_sentences(zip(mine, (s.text for s in split[article.id]), strict=True))
             sentences += split[article.id]
             ids += mine
+            owners += [article_rows[-1]] * len(mine)
+        self.table = self.table.plus(ids, owners, [s.index for s in sentences], [flags(s.text) for s in sentences])
         fresh_texts = sorted({s.text for s in sentences if s.text not in reusable}, key=len)
         encoded = self._encode(fresh_texts)
         lookup = dict(reusable)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bot.answer import Answerer
 from index.embedders import HashEmbedder
 from index.errors import IndexCorrupt, IndexMismatch, IndexMissing, ModelError
 from index.ingest import load, make_article
@@ -104,7 +106,7 @@ def test_other_model_is_refused(sample_index: Path) -> None:
         reader.check_dimension(128)
 
 
-@pytest.mark.parametrize("damage", ["manifest", "vectors", "sqlite", "pointer", "counts"])
+@pytest.mark.parametrize("damage", ["manifest", "vectors", "sqlite", "pointer", "counts", "keyword", "table"])
 def test_corrupt_index_is_refused_clearly(sample_index: Path, damage: str) -> None:
     gen = current_generation(sample_index)
     assert gen is not None
@@ -116,6 +118,10 @@ def test_corrupt_index_is_refused_clearly(sample_index: Path, damage: str) -> No
         (gen / "meta.sqlite").write_bytes(b"not a database at all" * 100)
     elif damage == "pointer":
         (sample_index / "CURRENT").write_text("gen-999999\n", encoding="utf-8")
+    elif damage == "keyword":
+        shutil.rmtree(gen / "keyword" / "sentences")
+    elif damage == "table":
+        (gen / "table.npz").write_bytes(b"PK garbage")
     else:
         data = json.loads((gen / "manifest.json").read_text())
         data["sentences"] += 1
@@ -189,3 +195,54 @@ def test_lazy_embedder_loads_nothing_when_nothing_is_embedded(sample_index: Path
     assert lazy._loaded is not None and lazy.encoded == 1
     with pytest.raises(ModelError, match="rebuild"):
         LazyEmbedder("fake:hash-64", 256).encode(["x"])
+
+
+def test_keyword_index_follows_adds_removes_and_title_changes(sample_index: Path, embedder: HashEmbedder) -> None:
+    """Each generation's tantivy indexes change with it; an older generation still open is untouched."""
+    from index.keyword import terms
+
+    old = IndexReader.open(sample_index)
+    story = make_article("The zeppelin hangar in Pärnu will reopen as a concert hall.", "zeppelin.txt", title="Hangar news")
+    write(sample_index, embedder, [story])
+    new = IndexReader.open(sample_index)
+    [found] = new.keywords.top_sentences(terms("zeppelin hangars"), 5)
+    assert new.rows([found])[found]["article_id"] == story.id
+    assert new.keywords.top_articles(terms("Parnu"), 5)  # accents folded, as in the text
+    assert old.keywords.top_sentences(terms("zeppelin"), 5) == {}  # the live generation before the add is unchanged
+    assert Answerer(old, embedder).ask("zeppelin hangar").answers[0].citations[0].article_id != story.id
+
+    renamed = replace(story, title="Airship shed to become venue")
+    write(sample_index, embedder, [renamed])
+    reader = IndexReader.open(sample_index)
+    with reader.lock:
+        rowid = reader.db.execute("SELECT rowid FROM articles WHERE id = ?", (story.id,)).fetchone()[0]
+    assert list(reader.keywords.top_articles(terms("airship"), 5)) == [rowid]  # the new title is searched
+    assert rowid not in reader.keywords.top_articles(terms("news"), 50)  # the old one is not
+    assert reader.keywords.article_count == reader.manifest.articles == 8
+
+    write(sample_index, embedder, removals=[story.id])
+    gone = IndexReader.open(sample_index)
+    assert gone.keywords.top_sentences(terms("zeppelin"), 5) == {} and gone.keywords.top_articles(terms("airship"), 5) == {}
+    assert (gone.keywords.sentence_count, len(gone.table.table)) == (gone.manifest.sentences, gone.manifest.sentences)
+
+
+def test_sentence_table_neighbours_and_articles_survive_removals(sample_index: Path, embedder: HashEmbedder) -> None:
+    articles, _ = load([SAMPLES])
+    write(sample_index, embedder, removals=[articles[0].id])
+    reader = IndexReader.open(sample_index)
+    table = reader.table.table
+    assert np.all(np.diff(table.ids) > 0) and len(table) == reader.manifest.sentences
+    with reader.lock:
+        rows = reader.rows(int(i) for i in table.ids)
+    for n, sid in enumerate(table.ids):
+        row = rows[int(sid)]
+        assert (int(table.article[n]), int(table.position[n])) == (int(row["article_rowid"]), int(row["idx"]))
+    ids = [int(i) for i in table.ids[:40]]
+    for sid, (before, after) in zip(ids, reader.contexts(ids), strict=True):
+        row = rows[sid]
+        with reader.lock:
+            same = dict(reader.db.execute("SELECT idx, text FROM sentences WHERE article_id = ?", (row["article_id"],)).fetchall())
+        assert (before, after) == (same.get(row["idx"] - 1), same.get(row["idx"] + 1))
+    some_article = int(table.article[0])
+    assert set(reader.table.sentences_of(np.asarray([some_article])).tolist()) == {
+        int(i) for i, a in zip(table.ids, table.article, strict=True) if a == some_article}

@@ -85,3 +85,27 @@ def test_no_boilerplate_sentence_in_seeds() -> None:
                    "Last Updated", "\u0939\u093f\u0902\u0926\u0940", "Press Trust of India New Delhi"):
         assert not any(marker in t for t in everything), marker
     assert not any(t.startswith(" date") or t.startswith("date 2025") for t in everything)
+
+
+def stock_pysbd_agrees(paths: list[Path]) -> int:
+    """Our pysbd subclass (no per-sentence regex) returns exactly what stock pysbd returns."""
+    import pysbd
+
+    from index.sentences import _segmenter
+
+    stock = pysbd.Segmenter(language="en", clean=False)
+    articles, _ = load(paths)
+    paragraphs = [a.body[s:e] for a in articles for s, e in a.content_spans]
+    paragraphs += ["Same words. Same words. Same words.", "  Leading space. Then (a) list: no. 5 items...  Trailing.  ",
+                   "He said: \"It is done.\" Then he left. U.S. officials agreed."]
+    for text in paragraphs:
+        assert _segmenter().segment(text) == stock.segment(text), text
+    return len(paragraphs)
+
+
+def test_fast_pysbd_matches_stock_pysbd_on_samples() -> None:
+    assert stock_pysbd_agrees([SAMPLES]) > 30
+
+
+def test_fast_pysbd_matches_stock_pysbd_on_seeds() -> None:
+    assert stock_pysbd_agrees([seeds_or_skip()]) > 40

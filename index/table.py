@@ -1,0 +1,106 @@
+"""The sentence table: per-sentence numbers the retriever needs on every question, kept in numpy.
+
+One row per sentence, sorted by sentence id (= FAISS id): the article's rowid, the sentence's
+position in its article and its answer-type flags. Hybrid retrieval scores a few hundred
+candidates per question; looking their article, neighbours and flags up here instead of in
+SQLite keeps a question's cost independent of the collection's size. Written by each generation
+as ``table.npz`` (about 17 bytes a sentence); SQLite stays the home of the text and citations.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+FILE = "table.npz"
+TIME = 1  # holds a year, month, weekday or "century"
+NUMBER = 2  # holds a figure or a number word
+HAS_TIME = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b|\b(january|february|march|april|may|june|july|august|september"
+                      r"|october|november|december|century|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
+HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
+                        r"|hundred|thousand|million|billion|dozen)\b", re.I)
+
+
+def flags(text: str) -> int:
+    return (TIME if HAS_TIME.search(text) else 0) | (NUMBER if HAS_NUMBER.search(text) else 0)
+
+
+@dataclass
+class SentenceTable:
+    ids: np.ndarray  # int64, ascending
+    article: np.ndarray  # int64 article rowid
+    position: np.ndarray  # int32 index of the sentence in its article
+    flags: np.ndarray  # uint8 TIME | NUMBER
+
+    @classmethod
+    def empty(cls) -> SentenceTable:
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.uint8))
+
+    @classmethod
+    def load(cls, generation: Path) -> SentenceTable:
+        with np.load(generation / FILE) as data:
+            return cls(data["ids"], data["article"], data["position"], data["flags"])
+
+    def save(self, generation: Path) -> None:
+        with open(generation / FILE, "wb") as out:
+            np.savez(out, ids=self.ids, article=self.article, position=self.position, flags=self.flags)
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    def without(self, sentence_ids: list[int]) -> SentenceTable:
+        if not sentence_ids:
+            return self
+        keep = ~np.isin(self.ids, np.asarray(sentence_ids, dtype=np.int64))
+        return SentenceTable(self.ids[keep], self.article[keep], self.position[keep], self.flags[keep])
+
+    def plus(self, ids: list[int], article: list[int], position: list[int], flag: list[int]) -> SentenceTable:
+        if not ids:
+            return self
+        merged = SentenceTable(
+            np.concatenate([self.ids, np.asarray(ids, np.int64)]),
+            np.concatenate([self.article, np.asarray(article, np.int64)]),
+            np.concatenate([self.position, np.asarray(position, np.int32)]),
+            np.concatenate([self.flags, np.asarray(flag, np.uint8)]),
+        )
+        if len(merged) > 1 and not np.all(np.diff(merged.ids) > 0):  # ids come from AUTOINCREMENT: never expected
+            order = np.argsort(merged.ids, kind="stable")
+            merged = SentenceTable(merged.ids[order], merged.article[order], merged.position[order], merged.flags[order])
+        return merged
+
+    def rows_of(self, ids: np.ndarray) -> np.ndarray:
+        """Row numbers of sentence ids (which must be in the table)."""
+        return np.searchsorted(self.ids, ids)
+
+
+class TableIndex:
+    """A loaded table with the lookups a question needs: by id, by article, neighbours."""
+
+    def __init__(self, table: SentenceTable) -> None:
+        self.table = table
+        self.by_article = np.argsort(table.article, kind="stable")
+        self.sorted_articles = table.article[self.by_article]
+
+    def sentences_of(self, article_rowids: np.ndarray) -> np.ndarray:
+        """Sentence ids of the given articles."""
+        if article_rowids.size == 0:
+            return np.zeros(0, np.int64)
+        starts = np.searchsorted(self.sorted_articles, article_rowids, side="left")
+        ends = np.searchsorted(self.sorted_articles, article_rowids, side="right")
+        rows = np.concatenate([self.by_article[s:e] for s, e in zip(starts, ends, strict=True)])
+        return self.table.ids[rows]
+
+    def neighbours(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each row: the row of the sentence before and after it in the same article, or -1."""
+        t = self.table
+        n = len(t)
+        before = rows - 1
+        after = rows + 1
+        ok_before = (before >= 0) & (t.article[np.clip(before, 0, max(n - 1, 0))] == t.article[rows]) \
+            & (t.position[np.clip(before, 0, max(n - 1, 0))] == t.position[rows] - 1)
+        ok_after = (after < n) & (t.article[np.clip(after, 0, max(n - 1, 0))] == t.article[rows]) \
+            & (t.position[np.clip(after, 0, max(n - 1, 0))] == t.position[rows] + 1)
+        return np.where(ok_before, before, -1), np.where(ok_after, after, -1)
