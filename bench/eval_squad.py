@@ -24,7 +24,7 @@ from bench.corpora import SQUAD, squad_articles
 from bot.answer import CONFIDENCE_BIAS, CONFIDENCE_WEIGHTS
 from bot.cli import run
 from bot.config import Settings
-from index.embedders import DEFAULT_MODEL, make_embedder
+from index.embedders import DEFAULT_MODEL, Embedder, make_embedder
 from index.writer import write
 
 
@@ -39,10 +39,10 @@ def questions(path: Path) -> list[dict]:  # type: ignore[type-arg]
     return out
 
 
-def build(index_dir: Path, path: Path, titles: set[str] | None, model: str) -> None:
+def build(index_dir: Path, path: Path, titles: set[str] | None, model: str, embedder: Embedder | None = None) -> None:
     articles = [a for a in squad_articles(path) if titles is None or a.title in titles]
     t0 = time.perf_counter()
-    report = write(index_dir, make_embedder(model), articles, fresh=True)
+    report = write(index_dir, embedder or make_embedder(model), articles, fresh=True)
     print(f"indexed {report.articles_total} paragraphs, {report.sentences_total} sentences "
           f"in {time.perf_counter() - t0:.1f}s")
 

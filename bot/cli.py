@@ -42,8 +42,9 @@ def progress_bar(label: str) -> Callable[[int, int], None] | None:
 
 
 def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, fresh: bool) -> int:
-    from index.embedders import embedder_for_writes, make_embedder
+    from index.embedders import embedder_for_writes
     from index.ingest import load
+    from index.onnx_encoder import document_embedder
     from index.writer import write
 
     articles, skipped = load(args.paths)
@@ -52,7 +53,8 @@ def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, f
     if not articles and fresh:
         err("no articles to index: nothing was built (the previous index, if any, is unchanged)")
         return EXIT_ERROR
-    embedder = make_embedder(settings.model) if fresh else embedder_for_writes(settings.model, settings.index_dir)
+    embedder = (document_embedder(settings.model, settings.index_dir, settings.build_encoder) if fresh
+                else embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder))
     report = write(settings.index_dir, embedder, articles, fresh=fresh,
                    progress=progress_bar("embedding"), notify=err)
     paths = {a.id: a.path or a.id for a in articles}
@@ -94,8 +96,8 @@ def cmd_index_sync(args: argparse.Namespace, settings: Settings, out: TextIO) ->
     if not folder.is_dir():
         err(f"{folder} is not a directory")
         return EXIT_ERROR
-    report = sync(settings.index_dir, embedder_for_writes(settings.model, settings.index_dir), folder, notify=err,
-                  progress=progress_bar("embedding"))
+    embedder = embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder)
+    report = sync(settings.index_dir, embedder, folder, notify=err, progress=progress_bar("embedding"))
     for s in report.skipped:
         err(f"skipped {s.path}: {s.reason}")
     print(report.summary(), file=out)
@@ -111,7 +113,8 @@ def cmd_index_watch(args: argparse.Namespace, settings: Settings) -> int:
 
     setup_logging(settings.log_level, [])
     logging.getLogger("citebot.watch").info("watching %s for articles (Ctrl-C to stop)", args.folder)
-    watcher = FolderWatcher(Path(args.folder), settings.index_dir, embedder_for_writes(settings.model, settings.index_dir))
+    watcher = FolderWatcher(Path(args.folder), settings.index_dir,
+                            embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder))
     watcher.catch_up()
     watcher.start()
     try:

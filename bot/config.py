@@ -77,6 +77,7 @@ class Settings:
     log_level: str = "INFO"
     watch_dir: Path | None = None
     query_encoder: str = "auto"  # auto: the index's ONNX encoder when present; torch: always sentence-transformers
+    build_encoder: str = "torch"  # what writes sentence vectors: torch (the model) or int8 (its quantised ONNX export)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -101,5 +102,6 @@ class Settings:
             allowed_users=ids("CITEBOT_ALLOWED_USERS"),
             log_level=(env.get("CITEBOT_LOG_LEVEL", "").strip() or "INFO").upper(),
             query_encoder=_choice(env, "CITEBOT_QUERY_ENCODER", ("auto", "onnx", "torch")),
+            build_encoder=_choice(env, "CITEBOT_BUILD_ENCODER", ("torch", "int8")),
             watch_dir=Path(env["CITEBOT_WATCH_DIR"]).expanduser() if env.get("CITEBOT_WATCH_DIR", "").strip() else None,
         )

@@ -79,7 +79,8 @@ def serve(settings: Settings, http: bool = False, port: int | None = None) -> in
         from index.embedders import embedder_for_writes
         from index.watch import FolderWatcher, watch_in_thread
 
-        watcher = FolderWatcher(settings.watch_dir, settings.index_dir, embedder_for_writes(settings.model, settings.index_dir))
+        embedder = embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder)
+        watcher = FolderWatcher(settings.watch_dir, settings.index_dir, embedder)
         watcher.catch_up()
         watch_in_thread(watcher)
         log.info("watching %s: new articles are answerable as soon as they are ingested", settings.watch_dir)

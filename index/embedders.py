@@ -142,15 +142,16 @@ class LazyEmbedder:
     """A model loaded on its first encode: an ``index add``, ``sync`` or watched folder whose
     files are all unchanged never pays the seconds of importing sentence-transformers."""
 
-    def __init__(self, name: str, dimension: int) -> None:
+    def __init__(self, name: str, dimension: int, load: Callable[[], Embedder] | None = None) -> None:
         self.name = name
         self.dimension = dimension
+        self._load = load or (lambda: make_embedder(name))
         self._loaded: Embedder | None = None
 
     @property
     def loaded(self) -> Embedder:
         if self._loaded is None:
-            model = make_embedder(self.name)
+            model = self._load()
             if model.dimension != self.dimension:
                 raise ModelError(f"model {self.name!r} gives {model.dimension}-dimensional vectors, "
                                  f"the index holds {self.dimension}; rebuild it with `citebot index build`")
@@ -167,14 +168,16 @@ class LazyEmbedder:
         return self.loaded.encode(texts, progress=progress)
 
 
-def embedder_for_writes(name: str, index_dir: Path) -> Embedder:
-    """For adding to an existing index: loaded only if something must be embedded."""
+def embedder_for_writes(name: str, index_dir: Path, encoder: str = "torch") -> Embedder:
+    """For adding to an existing index: loaded only if something must be embedded.
+    ``encoder``: "torch" (the model) or "int8" (its quantised ONNX export, see onnx_encoder)."""
+    from index.onnx_encoder import document_embedder
     from index.reader import index_status
 
     status = index_status(index_dir)
     if status is None:
-        return make_embedder(name)  # a first build embeds everything
-    return LazyEmbedder(name, int(status["dimension"]))  # type: ignore[call-overload]
+        return document_embedder(name, index_dir, encoder)  # a first build embeds everything
+    return LazyEmbedder(name, int(status["dimension"]), lambda: document_embedder(name, index_dir, encoder))  # type: ignore[call-overload]
 
 
 def make_embedder(name: str) -> Embedder:

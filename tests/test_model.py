@@ -13,6 +13,7 @@ import pytest
 from bot.answer import Answerer, Result
 from index.ingest import load
 from index.reader import IndexReader
+from index.sentences import split_article
 from index.writer import write
 from tests.conftest import SAMPLES, seeds_or_skip
 
@@ -129,5 +130,35 @@ def test_onnx_query_encoder_matches_the_model_and_ask_and_unchanged_add_avoid_to
     )
     env = dict(os.environ, CITEBOT_INDEX_DIR=str(tmp_path / "ix"), PYTHONPATH=str(Path(__file__).parent.parent))
     env.pop("CITEBOT_MODEL", None)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_int8_build_encoder_is_close_to_the_model_answers_and_later_adds_avoid_torch(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    from index.onnx_encoder import INT8_DIR, OnnxQueryEmbedder, encoder_info
+
+    env = dict(os.environ, CITEBOT_INDEX_DIR=str(tmp_path / "ix"), CITEBOT_BUILD_ENCODER="int8",
+               PYTHONPATH=str(Path(__file__).parent.parent))
+    env.pop("CITEBOT_MODEL", None)
+    build = subprocess.run([sys.executable, "-m", "bot.cli", "index", "build", str(SAMPLES)], env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr[-2000:]
+    info = encoder_info(tmp_path / "ix", INT8_DIR)
+    assert info is not None and info["model"] == real_embedder.name and info["precision"] == "int8"
+    int8 = OnnxQueryEmbedder(tmp_path / "ix" / INT8_DIR)
+    texts = [q["q"] for q in QA["answerable"]] + [s.text for a in load([SAMPLES])[0] for s in split_article(a)]
+    cosines = (int8.encode(texts) * real_embedder.encode(texts)).sum(axis=1)
+    assert float(cosines.mean()) > 0.98 and float(cosines.min()) > 0.95
+    story = tmp_path / "tram.txt"
+    story.write_text("Tartu will reopen tram line 4 next spring after a two-year rebuild, the city council said.", encoding="utf-8")
+    code = (
+        "import sys, io; from bot.cli import run; out = io.StringIO(); "
+        f"code = run(['index', 'add', {str(story)!r}], out=out); "
+        "assert code == 0 and '1 sentences embedded' in out.getvalue(), out.getvalue(); out = io.StringIO(); "
+        "code = run(['ask', '--json', 'When will the tram line reopen?'], out=out); "
+        "assert code == 0 and 'next spring' in out.getvalue(), out.getvalue(); "
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
