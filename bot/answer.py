@@ -134,16 +134,17 @@ def group(retrieved: Retrieved) -> list[list[int]]:
     has_figures = np.asarray([bool(k) for k in keys])[kinds] if pool else np.zeros(0, bool)
     limit = np.where(has_figures, GROUP_COSINE_WITH_FIGURES, GROUP_COSINE)
     vectors = retrieved.vectors[:pool]
-    linked = ((vectors @ vectors.T) >= limit[:, None]) & (kinds[:, None] == kinds[None, :])  # row i: who i may join
+    linked = (((vectors @ vectors.T) >= limit[:, None]) & (kinds[:, None] == kinds[None, :])).tolist()  # i may join j
     groups: list[list[int]] = []
     articles: list[set[str]] = []  # the articles already in each group (one citation per article)
-    group_of = np.full(len(hits), -1, dtype=np.int64)
+    group_of: list[int] = []
     for i, hit in enumerate(hits):
         home = -1
         if i < pool:
-            for g in np.unique(group_of[np.flatnonzero(linked[i, :i])]):
+            row = linked[i]
+            for g in sorted({group_of[j] for j in range(i) if row[j]}):
                 if hit.article_id not in articles[g] and groups[g][0] < pool:
-                    home = int(g)
+                    home = g
                     break
         if home < 0:
             home = len(groups)
@@ -151,7 +152,7 @@ def group(retrieved: Retrieved) -> list[list[int]]:
             articles.append(set())
         groups[home].append(i)
         articles[home].add(hit.article_id)
-        group_of[i] = home
+        group_of.append(home)
     return groups
 
 

@@ -64,6 +64,18 @@ class Retrieved:
     signals: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass
+class Pools:
+    """What the first-stage searches return for one question."""
+
+    dense_ids: np.ndarray  # dense top-POOL sentence ids, best first
+    dense_scores: np.ndarray
+    article_ids: np.ndarray  # dense top-TOP_ARTICLES article rowids
+    article_scores: np.ndarray
+    keyword: dict[int, float]  # BM25 top-POOL: sentence id -> score
+    keyword_articles: dict[int, float]  # BM25 top-20: article rowid -> score
+
+
 def _normalise(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.where(norms == 0, 1.0, norms)
@@ -77,61 +89,84 @@ class HybridSearch:
     def search(self, question: str, vector: np.ndarray, k: int) -> Retrieved:
         reader = self.reader
         q = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
-        n = int(reader.vectors.ntotal)
-        if n == 0:
+        if int(reader.vectors.ntotal) == 0:
             return Retrieved([], np.zeros((0, q.shape[1]), np.float32), {})
-        dense_scores, dense_ids = reader.vectors.search(q, min(POOL, n))
-        keep = dense_ids[0] >= 0
-        dense_ids, dense_scores = dense_ids[0][keep], dense_scores[0][keep]
-        art_scores, art_ids = reader.article_vectors.search(q, min(TOP_ARTICLES, int(reader.article_vectors.ntotal)))
         words = keyword_terms(question)
-        kw = reader.keywords.top_sentences(words, POOL)
-        kw_art = reader.keywords.top_articles(words, 20)
-        best_articles = set(sorted(kw_art, key=kw_art.__getitem__, reverse=True)[:TOP_ARTICLES])
-        best_articles |= {int(a) for a in art_ids[0] if a >= 0}
-        tab = reader.table
-        cand = np.unique(np.concatenate([dense_ids, np.fromiter(kw, np.int64, len(kw)),
-                                         tab.sentences_of(np.asarray(sorted(best_articles), np.int64))]))
-        rows = tab.table.rows_of(cand)
-        before, after = tab.neighbours(rows)
-        # vectors of the candidates and their neighbours, fetched once
-        wanted = np.unique(np.concatenate([rows, before[before >= 0], after[after >= 0]]))
-        vecs = reader.vectors.reconstruct_batch(tab.table.ids[wanted])
-        slot = np.searchsorted(wanted, rows)
-        cv = vecs[slot]
-        window = cv.copy()
-        for side in (before, after):
-            has = side >= 0
-            window[has] += NEIGHBOUR_WEIGHT * vecs[np.searchsorted(wanted, side[has])]
-        art_rowids = tab.table.article[rows]
-        uniq_art, inverse = np.unique(art_rowids, return_inverse=True)
-        art_vecs = reader.article_vectors.reconstruct_batch(uniq_art)
-        qv = q[0]
-        f_dense = cv @ qv
-        f_window = _normalise(window) @ qv
-        f_article = (art_vecs @ qv)[inverse]
-        best_kw = max(kw.values(), default=0.0) or 1.0
-        best_kw_art = max(kw_art.values(), default=0.0) or 1.0
-        f_kw = np.asarray([kw.get(int(i), 0.0) for i in cand]) / best_kw
-        f_kw_art = np.asarray([kw_art.get(int(a), 0.0) for a in uniq_art])[inverse] / best_kw_art
-        wanted_type = answer_type(question)
-        f_type = ((tab.table.flags[rows] & wanted_type) > 0).astype(np.float64) if wanted_type else np.zeros(len(cand))
-        w = self.weights
-        score = (w.dense * f_dense + w.keyword * f_kw + w.window * f_window + w.article * f_article
-                 + w.article_kw * f_kw_art + w.type * f_type)
+        pools = self._pools(q, words)
+        kw, kw_art = pools.keyword, pools.keyword_articles
+        cand = self._candidates(pools)
+        score, cv = self._score(question, q, cand, kw, kw_art)
         order = np.argsort(-score, kind="stable")[:k]
-        top_dense_article = int(tab.table.article[tab.table.rows_of(dense_ids[:1])][0]) if dense_ids.size else None
+        table = reader.table.table
+        top_dense_article = int(table.article[table.rows_of(pools.dense_ids[:1])][0]) if pools.dense_ids.size else None
         known, covered = reader.keywords.coverage(words, top_dense_article)
         with reader.lock:
             found = reader.rows(int(i) for i in cand[order])
-        hits = [reader.hit(found[int(cand[j])], float(score[j])) for j in order if int(cand[j]) in found]
-        top_dense = dense_scores.tolist()
+        order = np.asarray([j for j in order if int(cand[j]) in found], dtype=np.int64)
+        hits = [reader.hit(found[int(cand[j])], float(score[j])) for j in order]
+        dense = pools.dense_scores
         signals = {
-            "max_dense": top_dense[0] if top_dense else 0.0,
-            "top5_dense": float(np.mean(top_dense[:5])) if top_dense else 0.0,
-            "max_article": float(art_scores[0][0]) if art_scores.size else 0.0,
+            "max_dense": float(dense[0]) if dense.size else 0.0,
+            "top5_dense": float(np.mean(dense[:5])) if dense.size else 0.0,
+            "max_article": float(pools.article_scores[0]) if pools.article_scores.size else 0.0,
             "max_bm25": max(kw.values(), default=0.0),
             "known": known,
             "covered": covered,
         }
-        return Retrieved(hits, cv[[j for j in order if int(cand[j]) in found]], signals)
+        return Retrieved(hits, cv[order], signals)
+
+    def _pools(self, q: np.ndarray, words: list[str]) -> Pools:
+        reader = self.reader
+        scores, ids = reader.vectors.search(q, min(POOL, int(reader.vectors.ntotal)))
+        art_scores, art_ids = reader.article_vectors.search(q, min(TOP_ARTICLES, int(reader.article_vectors.ntotal)))
+        keep, keep_art = ids[0] >= 0, art_ids[0] >= 0
+        return Pools(ids[0][keep], scores[0][keep], art_ids[0][keep_art], art_scores[0][keep_art],
+                     reader.keywords.top_sentences(words, POOL), reader.keywords.top_articles(words, 20))
+
+    def _candidates(self, pools: Pools) -> np.ndarray:
+        """Sentence ids to score: the dense and keyword pools, and every sentence of the best articles."""
+        kw_art = pools.keyword_articles
+        best = set(sorted(kw_art, key=kw_art.__getitem__, reverse=True)[:TOP_ARTICLES]) | {int(a) for a in pools.article_ids}
+        in_best = self.reader.table.sentences_of(np.asarray(sorted(best), np.int64))
+        kw = np.fromiter(pools.keyword, np.int64, len(pools.keyword))
+        return np.unique(np.concatenate([pools.dense_ids, kw, in_best]))
+
+    def _score(self, question: str, q: np.ndarray, cand: np.ndarray, kw: dict[int, float],
+               kw_art: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+        """(fused score, sentence vectors) of each candidate."""
+        reader = self.reader
+        tab = reader.table
+        rows = tab.table.rows_of(cand)
+        before, after = tab.neighbours(rows)
+        wanted = np.unique(np.concatenate([rows, before[before >= 0], after[after >= 0]]))  # vectors fetched once
+        vecs = reader.vectors.reconstruct_batch(tab.table.ids[wanted])
+        cv = vecs[np.searchsorted(wanted, rows)]
+        window = cv.copy()
+        for side in (before, after):
+            has = side >= 0
+            window[has] += NEIGHBOUR_WEIGHT * vecs[np.searchsorted(wanted, side[has])]
+        uniq_art, inverse = np.unique(tab.table.article[rows], return_inverse=True)
+        qv = q[0]
+        wanted_type = answer_type(question)
+        w = self.weights
+        score = (w.dense * (cv @ qv)
+                 + w.keyword * _spread(kw, cand)
+                 + w.window * (_normalise(window) @ qv)
+                 + w.article * (reader.article_vectors.reconstruct_batch(uniq_art) @ qv)[inverse]
+                 + w.article_kw * _spread(kw_art, uniq_art)[inverse]
+                 + w.type * ((tab.table.flags[rows] & wanted_type) > 0))
+        return score, cv
+
+
+def _spread(scores: dict[int, float], ids: np.ndarray) -> np.ndarray:
+    """Scores (divided by the best) laid out along sorted ``ids``; 0 where an id has none."""
+    out = np.zeros(len(ids))
+    if not scores or not len(ids):
+        return out
+    keys = np.fromiter(scores, np.int64, len(scores))
+    values = np.fromiter(scores.values(), np.float64, len(scores))
+    at = np.minimum(np.searchsorted(ids, keys), len(ids) - 1)
+    hit = ids[at] == keys
+    out[at[hit]] = values[hit]
+    best = float(values.max())
+    return out / best if best > 0 else out
