@@ -96,7 +96,7 @@ class KeywordWriter:
 
     def __init__(self, staged: Path, base: Path | None) -> None:
         self.indexes: list[tantivy.Index] = []
-        self.writers: list[tantivy.IndexWriter] = []
+        self.pending: list[tantivy.IndexWriter] = []  # writers not yet committed or rolled back
         for relative, schema in ((SENTENCES, _sentence_schema()), (ARTICLES, _article_schema())):
             target = staged / relative
             if base is not None and (base / relative).is_dir():
@@ -106,27 +106,29 @@ class KeywordWriter:
                 target.mkdir(parents=True)
             index = _open(target, schema)
             self.indexes.append(index)
-            self.writers.append(index.writer(heap_size=WRITER_HEAP, num_threads=1))
+            self.pending.append(index.writer(heap_size=WRITER_HEAP, num_threads=1))
+        self.sentence_writer, self.article_writer = self.pending
         self.sentence_schema = self.indexes[0].schema
         self.article_schema = self.indexes[1].schema
 
     def add_sentences(self, rows: Iterable[tuple[int, str]]) -> None:
-        writer = self.writers[0]
+        writer = self.sentence_writer
         for sentence_id, text in rows:
             writer.add_document(tantivy.Document(id=sentence_id, text=text))
 
     def add_article(self, rowid: int, title: str | None, body: str) -> None:
-        self.writers[1].add_document(tantivy.Document(rowid=rowid, title=title or "", body=body))
+        self.article_writer.add_document(tantivy.Document(rowid=rowid, title=title or "", body=body))
 
     def remove(self, article_rowids: list[int], sentence_ids: list[int]) -> None:
         if sentence_ids:
-            self.writers[0].delete_documents_by_query(tantivy.Query.term_set_query(self.sentence_schema, "id", sentence_ids))
+            self.sentence_writer.delete_documents_by_query(tantivy.Query.term_set_query(self.sentence_schema, "id", sentence_ids))
         if article_rowids:
-            self.writers[1].delete_documents_by_query(tantivy.Query.term_set_query(self.article_schema, "rowid", article_rowids))
+            self.article_writer.delete_documents_by_query(tantivy.Query.term_set_query(self.article_schema, "rowid", article_rowids))
 
     def commit(self) -> None:
         """Make everything durable in the staged directory, merges finished, unused files gone."""
-        for writer in self.writers:
+        while self.pending:  # a tantivy writer is consumed by wait_merging_threads
+            writer = self.pending.pop(0)
             writer.commit()
             writer.wait_merging_threads()
         for index in self.indexes:
@@ -134,6 +136,13 @@ class KeywordWriter:
             cleaner = index.writer(heap_size=15_000_000, num_threads=1)
             cleaner.garbage_collect_files()
             cleaner.wait_merging_threads()
+
+    def close(self) -> None:
+        """Drop uncommitted work and stop the writers' threads (after a failure); no-op after commit."""
+        while self.pending:
+            writer = self.pending.pop(0)
+            writer.rollback()
+            writer.wait_merging_threads()
 
     def counts(self) -> tuple[int, int]:
         """(sentences, articles) held after commit."""
@@ -186,11 +195,14 @@ class KeywordIndex:
         rowids = self.article_searcher.fast_field_values("rowid", [address for _, address in found])
         return {int(r): float(score) for (score, _), r in zip(found, rowids, strict=True)}
 
+    def _title_or_body(self, word: str) -> tantivy.Query:
+        return tantivy.Query.boolean_query(self._any_of(self.article_schema, "body", [word])
+                                           + self._any_of(self.article_schema, "title", [word]))
+
     def _df(self, word: str) -> int:
         if word not in self.article_df:
-            query = tantivy.Query.boolean_query(self._any_of(self.article_schema, "body", [word])
-                                                + self._any_of(self.article_schema, "title", [word]))
-            self.article_df[word] = int(self.article_searcher.search(query, 1, count=True).count or 0)
+            found = self.article_searcher.search(self._title_or_body(word), 1, count=True)
+            self.article_df[word] = int(found.count or 0)
         return self.article_df[word]
 
     def coverage(self, words: list[str], article_rowid: int | None) -> tuple[float, float]:
@@ -203,10 +215,8 @@ class KeywordIndex:
         if article_rowid is not None:
             only = (tantivy.Occur.Must, tantivy.Query.term_query(self.article_schema, "rowid", article_rowid))
             for word in words:
-                either = tantivy.Query.boolean_query(self._any_of(self.article_schema, "body", [word])
-                                                     + self._any_of(self.article_schema, "title", [word]))
-                hit = self.article_searcher.search(tantivy.Query.boolean_query([only, (tantivy.Occur.Must, either)]), 1, count=False)
-                if hit.hits:
+                query = tantivy.Query.boolean_query([only, (tantivy.Occur.Must, self._title_or_body(word))])
+                if self.article_searcher.search(query, 1, count=False).hits:
                     in_article.add(word)
         total = missing = covered = 0.0
         for word in words:

@@ -129,13 +129,23 @@ class GenerationWriter:
 
     def run(self, upserts: Iterable[Article], removals: Iterable[str] = ()) -> ChangeReport:
         started = time.perf_counter()
+        try:
+            if self._stage_and_publish(list(upserts), set(removals), started):
+                self.report.seconds = time.perf_counter() - started
+        finally:
+            prune(self.directory)  # also after an unchanged or failed run: leftovers of killed writers go
+        return self.report
+
+    def _stage_and_publish(self, upserts: list[Article], removals: set[str], started: float) -> bool:
+        """Build the next generation aside and publish it; False when nothing changed (nothing published)."""
         number = next_generation_number(self.directory)
         with staged_directory(self.directory, number) as staged:
             db, vectors, articles = self._open_base(staged)
             try:
-                doomed, todo = self._plan(db, list(upserts), set(removals))
+                doomed, todo = self._plan(db, upserts, removals)
                 if not doomed and not todo and not self.metadata_changed and not self.fresh:
-                    return self._unchanged(db, started)  # nothing to publish: the live generation stays
+                    self._unchanged(db, started)  # the live generation stays
+                    return False
                 split = {a.id: split_article(a) for a in todo}
                 reusable = self._reusable_vectors(db, vectors, split)
                 self._remove(db, vectors, articles, doomed)
@@ -150,6 +160,7 @@ class GenerationWriter:
                 db.commit()
             finally:
                 db.close()
+                self.keywords.close()  # no tantivy thread may still write into the staged directory
             import faiss
 
             vectors = ann.maybe_convert(vectors, self.ann_threshold)
@@ -158,18 +169,15 @@ class GenerationWriter:
             faiss.write_index(articles, str(staged / "articles.faiss"))
             (staged / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
             publish(self.directory, staged, number)
-        prune(self.directory)
         self.report.generation = number
-        self.report.seconds = time.perf_counter() - started
-        return self.report
+        return True
 
-    def _unchanged(self, db: sqlite3.Connection, started: float) -> ChangeReport:
+    def _unchanged(self, db: sqlite3.Connection, started: float) -> None:
         live = current_generation(self.directory)
         self.report.generation = int(live.name.split("-")[1]) if live else 0
         self.report.articles_total = int(db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
         self.report.sentences_total = int(db.execute("SELECT COUNT(*) FROM sentences").fetchone()[0])
         self.report.seconds = time.perf_counter() - started
-        return self.report
 
     def _plan(self, db: sqlite3.Connection, upserts: list[Article], removals: set[str]) -> tuple[set[str], list[Article]]:
         """Which stored articles go, and which new ones need sentences."""

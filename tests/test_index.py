@@ -246,3 +246,13 @@ def test_sentence_table_neighbours_and_articles_survive_removals(sample_index: P
     some_article = int(table.article[0])
     assert set(reader.table.sentences_of(np.asarray([some_article])).tolist()) == {
         int(i) for i, a in zip(table.ids, table.article, strict=True) if a == some_article}
+
+
+def test_an_add_that_changes_nothing_still_cleans_leftovers_of_killed_writers(sample_index: Path, embedder: HashEmbedder) -> None:
+    junk = sample_index / ".tmp-gen-000042-99999"
+    (junk / "keyword" / "sentences").mkdir(parents=True)
+    (junk / "keyword" / "sentences" / "meta.json").write_text("{}", encoding="utf-8")
+    before = current_generation(sample_index)
+    report = write(sample_index, embedder, load([SAMPLES])[0])  # every article unchanged
+    assert report.added == [] and current_generation(sample_index) == before
+    assert not list(sample_index.glob(".tmp-gen-*"))
