@@ -90,7 +90,7 @@ def main() -> None:
         theirs, txtai_ms = timed(peer, qs)
 
     rows = [("citebot hybrid ask", ours_build, hybrid_ms, *metrics(hybrid, qs)),
-            ("citebot dense only", ours_build, dense_ms, *metrics(dense, qs)),
+            ("citebot dense search", ours_build, dense_ms, *metrics(dense, qs)),
             ("txtai (faiss, content)", txtai_build, txtai_ms, *metrics(theirs, qs))]
     print(f"{'':24s} {'build s':>8s} {'query p50 ms':>13s} {'MRR@10':>7s} {'R@5':>6s}")
     for name, build, ms, mrr, r5 in rows:

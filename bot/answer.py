@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -51,9 +51,9 @@ class Citation:
     verbatim: bool = False  # the same words appear in another citation of this answer (wire copy)
 
     @classmethod
-    def from_hit(cls, hit: Hit) -> Citation:
+    def from_hit(cls, hit: Hit, verbatim: bool = False) -> Citation:
         return cls(hit.article_id, hit.title, hit.source, hit.url, hit.published, hit.path,
-                   hit.sentence_index, hit.char_start, hit.char_end, hit.text)
+                   hit.sentence_index, hit.char_start, hit.char_end, hit.text, verbatim)
 
 
 @dataclass(frozen=True)
@@ -158,8 +158,10 @@ def group(retrieved: Retrieved) -> list[list[int]]:
 
 def citations_for(hits: list[Hit]) -> list[Citation]:
     """One citation per hit; ``verbatim`` marks those whose words another citation repeats."""
+    if len(hits) == 1:
+        return [Citation.from_hit(hits[0])]
     texts = [normalised(h.text) for h in hits]
-    return [replace(Citation.from_hit(h), verbatim=texts.count(t) > 1) for h, t in zip(hits, texts, strict=True)]
+    return [Citation.from_hit(h, verbatim=texts.count(t) > 1) for h, t in zip(hits, texts, strict=True)]
 
 
 class Answerer:

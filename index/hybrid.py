@@ -1,7 +1,9 @@
 """Hybrid retrieval: dense vectors fused with BM25, neighbour-sentence and article context.
 
-Candidates come from the dense top-N, the BM25 top-N and every sentence of the best articles
-(by BM25 and by article vector). Each candidate gets six signals, fused linearly:
+Candidates come from the dense top-N (FAISS), the BM25 top-N (tantivy, index/keyword.py) and
+every sentence of the best articles (by BM25 and by article vector); their article, position and
+flags come from the in-memory sentence table (index/table.py), and SQLite is read only for the
+ranked hits. Each candidate gets six signals, fused linearly:
 
     dense      cosine(question, sentence)
     keyword    BM25(question, sentence) / best BM25 among candidates
