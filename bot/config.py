@@ -77,7 +77,8 @@ class Settings:
     log_level: str = "INFO"
     watch_dir: Path | None = None
     query_encoder: str = "auto"  # auto: the index's ONNX encoder when present; torch: always sentence-transformers
-    build_encoder: str = "torch"  # what writes sentence vectors: torch (the model) or int8 (its quantised ONNX export)
+    build_encoder: str = "auto"  # what writes sentence vectors: torch (the model), int8 (its quantised ONNX
+    # export) or auto (int8 when the index already has an int8 encoder, else torch)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -102,6 +103,6 @@ class Settings:
             allowed_users=ids("CITEBOT_ALLOWED_USERS"),
             log_level=(env.get("CITEBOT_LOG_LEVEL", "").strip() or "INFO").upper(),
             query_encoder=_choice(env, "CITEBOT_QUERY_ENCODER", ("auto", "onnx", "torch")),
-            build_encoder=_choice(env, "CITEBOT_BUILD_ENCODER", ("torch", "int8")),
+            build_encoder=_choice(env, "CITEBOT_BUILD_ENCODER", ("auto", "torch", "int8")),
             watch_dir=Path(env["CITEBOT_WATCH_DIR"]).expanduser() if env.get("CITEBOT_WATCH_DIR", "").strip() else None,
         )

@@ -168,9 +168,10 @@ class LazyEmbedder:
         return self.loaded.encode(texts, progress=progress)
 
 
-def embedder_for_writes(name: str, index_dir: Path, encoder: str = "torch") -> Embedder:
+def embedder_for_writes(name: str, index_dir: Path, encoder: str = "auto") -> Embedder:
     """For adding to an existing index: loaded only if something must be embedded.
-    ``encoder``: "torch" (the model) or "int8" (its quantised ONNX export, see onnx_encoder)."""
+    ``encoder``: "torch" (the model), "int8" (its quantised ONNX export) or "auto" (int8 when the
+    index has an int8 encoder), see onnx_encoder.document_embedder."""
     from index.onnx_encoder import document_embedder
     from index.reader import index_status
 

@@ -122,10 +122,10 @@ class GenerationWriter:
                 f"`citebot index build` or set CITEBOT_MODEL={manifest.model}"
             )
         shutil.copyfile(base / "meta.sqlite", staged / "meta.sqlite")
-        db = connect(staged / "meta.sqlite")
-        self.keywords = keyword.KeywordWriter(staged, base)
+        vectors, articles = faiss.read_index(str(base / "vectors.faiss")), faiss.read_index(str(base / "articles.faiss"))
         self.table = SentenceTable.load(base)
-        return db, faiss.read_index(str(base / "vectors.faiss")), faiss.read_index(str(base / "articles.faiss"))
+        self.keywords = keyword.KeywordWriter(staged, base)  # last: its threads are stopped by run()'s finally
+        return connect(staged / "meta.sqlite"), vectors, articles
 
     def run(self, upserts: Iterable[Article], removals: Iterable[str] = ()) -> ChangeReport:
         started = time.perf_counter()

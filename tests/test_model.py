@@ -160,5 +160,6 @@ def test_int8_build_encoder_is_close_to_the_model_answers_and_later_adds_avoid_t
         "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]; "
         "assert not heavy, heavy"
     )
+    env.pop("CITEBOT_BUILD_ENCODER")  # the default (auto) follows the index: int8, no torch
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
