@@ -10,6 +10,7 @@ as ``table.npz`` (about 17 bytes a sentence); SQLite stays the home of the text 
 from __future__ import annotations
 
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,8 +42,12 @@ class SentenceTable:
 
     @classmethod
     def load(cls, generation: Path) -> SentenceTable:
-        with np.load(generation / FILE) as data:
-            return cls(data["ids"], data["article"], data["position"], data["flags"])
+        """The generation's table; ValueError when it is damaged (OSError when missing)."""
+        try:
+            with np.load(generation / FILE) as data:
+                return cls(data["ids"], data["article"], data["position"], data["flags"])
+        except (zipfile.BadZipFile, EOFError, KeyError) as exc:
+            raise ValueError(f"{FILE} is damaged ({exc})") from None
 
     def save(self, generation: Path) -> None:
         with open(generation / FILE, "wb") as out:

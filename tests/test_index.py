@@ -106,7 +106,8 @@ def test_other_model_is_refused(sample_index: Path) -> None:
         reader.check_dimension(128)
 
 
-@pytest.mark.parametrize("damage", ["manifest", "vectors", "sqlite", "pointer", "counts", "keyword", "table"])
+@pytest.mark.parametrize("damage", ["manifest", "vectors", "sqlite", "pointer", "counts", "keyword", "keyword-segment",
+                                    "table", "table-truncated"])
 def test_corrupt_index_is_refused_clearly(sample_index: Path, damage: str) -> None:
     gen = current_generation(sample_index)
     assert gen is not None
@@ -120,8 +121,13 @@ def test_corrupt_index_is_refused_clearly(sample_index: Path, damage: str) -> No
         (sample_index / "CURRENT").write_text("gen-999999\n", encoding="utf-8")
     elif damage == "keyword":
         shutil.rmtree(gen / "keyword" / "sentences")
+    elif damage == "keyword-segment":
+        for segment in (gen / "keyword" / "articles").glob("*.idx"):
+            segment.unlink()
     elif damage == "table":
         (gen / "table.npz").write_bytes(b"PK garbage")
+    elif damage == "table-truncated":
+        (gen / "table.npz").write_bytes((gen / "table.npz").read_bytes()[:300])
     else:
         data = json.loads((gen / "manifest.json").read_text())
         data["sentences"] += 1
