@@ -109,12 +109,15 @@ def figures(text: str) -> frozenset[str]:
     return frozenset(n.replace(",", "") for n in NUMBER.findall(text))
 
 
+def group_cosine(shared_figures: frozenset[str]) -> float:
+    """How similar two sentences with these same figures must be to state the same fact."""
+    return GROUP_COSINE_WITH_FIGURES if shared_figures else GROUP_COSINE
+
+
 def same_fact(a: str, b: str, cosine: float) -> bool:
-    """Two sentences state the same fact: same figures, and close in meaning."""
+    """Two sentences state the same fact: same figures, and close in meaning (the rule group() applies)."""
     fa, fb = figures(a), figures(b)
-    if fa != fb:
-        return False
-    return cosine >= (GROUP_COSINE_WITH_FIGURES if fa else GROUP_COSINE)
+    return fa == fb and cosine >= group_cosine(fa)
 
 
 def normalised(text: str) -> str:
@@ -131,8 +134,7 @@ def group(retrieved: Retrieved) -> list[list[int]]:
     pool = min(len(hits), GROUP_POOL)
     keys: dict[frozenset[str], int] = {}
     kinds = np.asarray([keys.setdefault(figures(h.text), len(keys)) for h in hits[:pool]], dtype=np.int64)
-    has_figures = np.asarray([bool(k) for k in keys])[kinds] if pool else np.zeros(0, bool)
-    limit = np.where(has_figures, GROUP_COSINE_WITH_FIGURES, GROUP_COSINE)
+    limit = np.asarray([group_cosine(k) for k in keys])[kinds] if pool else np.zeros(0)
     vectors = retrieved.vectors[:pool]
     linked = (((vectors @ vectors.T) >= limit[:, None]) & (kinds[:, None] == kinds[None, :])).tolist()  # i may join j
     groups: list[list[int]] = []

@@ -99,8 +99,8 @@ class HybridSearch:
         cand = self._candidates(pools)
         score, cv = self._score(question, q, cand, kw, kw_art)
         order = np.argsort(-score, kind="stable")[:k]
-        table = reader.table.table
-        top_dense_article = int(table.article[table.rows_of(pools.dense_ids[:1])][0]) if pools.dense_ids.size else None
+        sentences = reader.table.table
+        top_dense_article = int(sentences.article[sentences.rows_of(pools.dense_ids[:1])][0]) if pools.dense_ids.size else None
         known, covered = reader.keywords.coverage(words, top_dense_article)
         with reader.lock:
             found = reader.rows(int(i) for i in cand[order])

@@ -41,6 +41,17 @@ def encoder_info(index_dir: Path, name: str = ENCODER_DIR) -> dict[str, object] 
         return None
 
 
+def has_encoder(index_dir: Path, model: str, name: str = ENCODER_DIR) -> bool:
+    """The index carries an exported encoder (``name``: fp32 or int8) of this model."""
+    info = encoder_info(index_dir, name)
+    return info is not None and info.get("model") == model
+
+
+def _worst_probe_cosine(candidate: Embedder, reference: Embedder) -> float:
+    """The lowest cosine between two encoders' vectors of the probe sentences."""
+    return float(np.min(np.sum(candidate.encode(PROBES) * reference.encode(PROBES), axis=1)))
+
+
 class OnnxQueryEmbedder:
     """Embedder protocol over an exported encoder directory."""
 
@@ -123,9 +134,7 @@ def export(embedder: SentenceTransformerEmbedder, index_dir: Path) -> bool:
         info = {"model": embedder.name, "dimension": embedder.dimension,
                 "max_seq_length": int(model.max_seq_length or 512), "format": 1}
         (staged / "encoder.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
-        check = OnnxQueryEmbedder(staged).encode(PROBES)
-        reference = embedder.encode(PROBES)
-        worst = float(np.min(np.sum(check * reference, axis=1)))
+        worst = _worst_probe_cosine(OnnxQueryEmbedder(staged), embedder)
         if worst < MIN_PROBE_COSINE:
             log.warning("exported encoder differs from the model (cosine %.5f); queries will use torch", worst)
             return False
@@ -170,9 +179,7 @@ def quantize(index_dir: Path) -> bool:
         info = json.loads((source / "encoder.json").read_text(encoding="utf-8"))
         info["precision"] = "int8"
         (staged / "encoder.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
-        check = OnnxQueryEmbedder(staged).encode(PROBES)
-        reference = OnnxQueryEmbedder(source).encode(PROBES)
-        worst = float(np.min(np.sum(check * reference, axis=1)))
+        worst = _worst_probe_cosine(OnnxQueryEmbedder(staged), OnnxQueryEmbedder(source))
         if worst < MIN_INT8_COSINE:
             log.warning("int8 encoder too far from the model (cosine %.3f); building with the model itself", worst)
             shutil.rmtree(staged, ignore_errors=True)
@@ -194,16 +201,14 @@ def document_embedder(model: str, index_dir: Path, encoder: str = "auto") -> Emb
     sentence-transformers."""
     if model.startswith(FAKE_PREFIX):
         return make_embedder(model)
-    info = encoder_info(index_dir, INT8_DIR)
-    has_int8 = info is not None and info.get("model") == model
+    has_int8 = has_encoder(index_dir, model, INT8_DIR)
     if encoder == "torch" or (encoder == "auto" and not has_int8):
         return make_embedder(model)
     if has_int8:
         return OnnxQueryEmbedder(index_dir / INT8_DIR)
     reference = make_embedder(model)
     index_dir.mkdir(parents=True, exist_ok=True)
-    fp32 = encoder_info(index_dir)
-    if fp32 is None or fp32.get("model") != model:
+    if not has_encoder(index_dir, model):
         if not isinstance(reference, SentenceTransformerEmbedder) or not export(reference, index_dir):
             return reference
     return OnnxQueryEmbedder(index_dir / INT8_DIR) if quantize(index_dir) else reference
@@ -211,8 +216,7 @@ def document_embedder(model: str, index_dir: Path, encoder: str = "auto") -> Emb
 
 def ensure_encoder(embedder: Embedder, index_dir: Path) -> None:
     """Export the query encoder once per index and model (no-op for other embedders)."""
-    info = encoder_info(index_dir)
-    if info is not None and info.get("model") == embedder.name:
+    if has_encoder(index_dir, embedder.name):
         return
     if isinstance(embedder, LazyEmbedder):
         if embedder.name.startswith(FAKE_PREFIX):
@@ -224,7 +228,6 @@ def ensure_encoder(embedder: Embedder, index_dir: Path) -> None:
 
 def query_embedder(model: str, index_dir: Path, prefer: str = "auto") -> Embedder:
     """The fast ONNX encoder when the index carries one for this model, else the model itself."""
-    info = encoder_info(index_dir)
-    if prefer != "torch" and info is not None and info.get("model") == model:
+    if prefer != "torch" and has_encoder(index_dir, model):
         return OnnxQueryEmbedder(index_dir / ENCODER_DIR)
     return make_embedder(model)

@@ -100,12 +100,11 @@ class TableIndex:
 
     def neighbours(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each row: the row of the sentence before and after it in the same article, or -1."""
+        return self._neighbour(rows, -1), self._neighbour(rows, 1)
+
+    def _neighbour(self, rows: np.ndarray, step: int) -> np.ndarray:
         t = self.table
-        n = len(t)
-        before = rows - 1
-        after = rows + 1
-        ok_before = (before >= 0) & (t.article[np.clip(before, 0, max(n - 1, 0))] == t.article[rows]) \
-            & (t.position[np.clip(before, 0, max(n - 1, 0))] == t.position[rows] - 1)
-        ok_after = (after < n) & (t.article[np.clip(after, 0, max(n - 1, 0))] == t.article[rows]) \
-            & (t.position[np.clip(after, 0, max(n - 1, 0))] == t.position[rows] + 1)
-        return np.where(ok_before, before, -1), np.where(ok_after, after, -1)
+        other = rows + step
+        at = np.clip(other, 0, max(len(t) - 1, 0))
+        ok = (other >= 0) & (other < len(t)) & (t.article[at] == t.article[rows]) & (t.position[at] == t.position[rows] + step)
+        return np.where(ok, other, -1)

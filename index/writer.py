@@ -130,22 +130,22 @@ class GenerationWriter:
     def run(self, upserts: Iterable[Article], removals: Iterable[str] = ()) -> ChangeReport:
         started = time.perf_counter()
         try:
-            if self._stage_and_publish(list(upserts), set(removals), started):
-                self.report.seconds = time.perf_counter() - started
+            self._stage_and_publish(list(upserts), set(removals))
         finally:
             prune(self.directory)  # also after an unchanged or failed run: leftovers of killed writers go
+        self.report.seconds = time.perf_counter() - started
         return self.report
 
-    def _stage_and_publish(self, upserts: list[Article], removals: set[str], started: float) -> bool:
-        """Build the next generation aside and publish it; False when nothing changed (nothing published)."""
+    def _stage_and_publish(self, upserts: list[Article], removals: set[str]) -> None:
+        """Build the next generation aside and publish it (nothing is published when nothing changed)."""
         number = next_generation_number(self.directory)
         with staged_directory(self.directory, number) as staged:
             db, vectors, articles = self._open_base(staged)
             try:
                 doomed, todo = self._plan(db, upserts, removals)
                 if not doomed and not todo and not self.metadata_changed and not self.fresh:
-                    self._unchanged(db, started)  # the live generation stays
-                    return False
+                    self._unchanged(db)  # the live generation stays
+                    return
                 split = {a.id: split_article(a) for a in todo}
                 reusable = self._reusable_vectors(db, vectors, split)
                 self._remove(db, vectors, articles, doomed)
@@ -170,14 +170,12 @@ class GenerationWriter:
             (staged / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
             publish(self.directory, staged, number)
         self.report.generation = number
-        return True
 
-    def _unchanged(self, db: sqlite3.Connection, started: float) -> None:
+    def _unchanged(self, db: sqlite3.Connection) -> None:
         live = current_generation(self.directory)
         self.report.generation = int(live.name.split("-")[1]) if live else 0
         self.report.articles_total = int(db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
         self.report.sentences_total = int(db.execute("SELECT COUNT(*) FROM sentences").fetchone()[0])
-        self.report.seconds = time.perf_counter() - started
 
     def _plan(self, db: sqlite3.Connection, upserts: list[Article], removals: set[str]) -> tuple[set[str], list[Article]]:
         """Which stored articles go, and which new ones need sentences."""
