@@ -17,13 +17,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 
 from bench.corpora import SQUAD
 from bench.eval_squad import questions
+from bench.timing import p50_p90, timed
 from bot.answer import Answerer
 from index.embedders import DEFAULT_MODEL
 from index.hybrid import Retrieved
@@ -46,15 +46,6 @@ class DenseSearch:
         hits = [self.reader.hit(rows[i], s) for i, s in pairs if i in rows]
         vectors = self.reader.vectors.reconstruct_batch(np.asarray([h.sentence_id for h in hits], dtype=np.int64))
         return Retrieved(hits, vectors, {"max_dense": pairs[0][1] if pairs else 0.0})
-
-
-def timed(fn, items) -> list[float]:  # type: ignore[no-untyped-def]
-    out = []
-    for item in items:
-        t0 = time.perf_counter()
-        fn(item)
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
 
 
 def main() -> None:
@@ -80,15 +71,15 @@ def main() -> None:
     hybrid_ask: list[float] = []
     for start in range(0, len(qs), 25):
         chunk = qs[start: start + 25]
-        bare += timed(lambda q: reader.search(embedder.encode([q])[0], 10), chunk)
-        dense_answer += timed(lambda q: dense.ask(q), chunk)
-        hybrid_ask += timed(lambda q: hybrid.ask(q), chunk)
-    embed = timed(lambda q: embedder.encode([q]), qs)
+        bare += timed(lambda q: reader.search(embedder.encode([q])[0], 10), chunk)[1]
+        dense_answer += timed(dense.ask, chunk)[1]
+        hybrid_ask += timed(hybrid.ask, chunk)[1]
+    embed = timed(lambda q: embedder.encode([q]), qs)[1]
     print(f"index: {reader.manifest.articles} articles, {reader.manifest.sentences} sentences; {len(qs)} questions; "
           f"encoder {args.encoder}")
     for name, values in (("embed only", embed), ("dense search", bare), ("dense answer", dense_answer), ("hybrid ask", hybrid_ask)):
-        values = sorted(values)
-        print(f"{name:12s} p50 {statistics.median(values):6.1f} ms   p90 {values[int(0.9 * len(values))]:6.1f} ms")
+        p50, p90 = p50_p90(values)
+        print(f"{name:12s} p50 {p50:6.1f} ms   p90 {p90:6.1f} ms")
     print(f"hybrid ask / dense answer (p50): {statistics.median(hybrid_ask) / statistics.median(dense_answer):.2f}x   "
           f"hybrid ask / dense search (p50): {statistics.median(hybrid_ask) / statistics.median(bare):.2f}x")
 

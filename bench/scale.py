@@ -17,7 +17,6 @@ import argparse
 import hashlib
 import json
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ import numpy as np
 
 from bench.corpora import ROOT, SQUAD, corpus
 from bench.eval_squad import questions
+from bench.timing import p50_p90, timed
 from index.embedders import DEFAULT_MODEL, make_embedder
 from index.ingest import make_article
 from index.sentences import split_article
@@ -164,14 +164,8 @@ def main() -> None:
             answerer = Answerer(reader, query_embedder(st.name, index_dir), top_k=5)
             for q in qs[:20]:
                 answerer.ask(q)
-            times = []
-            for q in qs:
-                t0 = time.perf_counter()
-                answerer.ask(q)
-                times.append((time.perf_counter() - t0) * 1000)
-            times.sort()
-            print(f"  warm ask (ONNX query encoder, hybrid): p50 {statistics.median(times):.1f} ms, "
-                  f"p90 {times[int(0.9 * len(times))]:.1f} ms")
+            p50, p90 = p50_p90(timed(answerer.ask, qs)[1])
+            print(f"  warm ask (ONNX query encoder, hybrid): p50 {p50:.1f} ms, p90 {p90:.1f} ms")
             if args.profile:
                 import cProfile
                 import pstats

@@ -1,0 +1,23 @@
+"""Timing helpers shared by the benchmarks."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+def timed(fn: Callable[[Any], Any], items: Iterable[Any]) -> tuple[list[Any], list[float]]:
+    """Call ``fn`` on each item: (its results, the milliseconds each call took)."""
+    results, ms = [], []
+    for item in items:
+        t0 = time.perf_counter()
+        results.append(fn(item))
+        ms.append((time.perf_counter() - t0) * 1000)
+    return results, ms
+
+
+def p50_p90(ms: list[float]) -> tuple[float, float]:
+    ordered = sorted(ms)
+    return statistics.median(ordered), ordered[int(0.9 * len(ordered))]
