@@ -1,4 +1,5 @@
-"""Cold `citebot ask`: the ONNX query path next to the sentence-transformers (torch) path.
+"""Cold `citebot ask`: the ONNX query path (with and without the reranker) next to the
+sentence-transformers (torch) path.
 
     .venv/bin/python -m bench.cold_ask [--runs 5] [--agreement 5609]
 
@@ -25,6 +26,7 @@ from index.embedders import DEFAULT_MODEL, make_embedder
 from index.ingest import load, make_article
 from index.onnx_encoder import ENCODER_DIR, OnnxQueryEmbedder
 from index.reader import IndexReader
+from index.rerank import ensure_export
 from index.writer import write
 
 CLI = str(Path(sys.executable).parent / "citebot")
@@ -38,10 +40,10 @@ print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN).ru_
 """
 
 
-def cold(index_dir: Path, encoder: str, runs: int) -> tuple[float, float]:
+def cold(index_dir: Path, encoder: str, runs: int, reranker: str = "none") -> tuple[float, float]:
     """(median wall seconds, peak RSS MiB) of fresh `citebot ask` processes, each started by a
     tiny launcher so that the peak RSS is the ask's own, not inherited from this process."""
-    env = dict(os.environ, CITEBOT_INDEX_DIR=str(index_dir), CITEBOT_QUERY_ENCODER=encoder)
+    env = dict(os.environ, CITEBOT_INDEX_DIR=str(index_dir), CITEBOT_QUERY_ENCODER=encoder, CITEBOT_RERANKER=reranker)
     walls, peaks = [], []
     for _ in range(runs):
         out = subprocess.run([sys.executable, "-c", LAUNCHER, CLI, "ask", "--json", "Who co-chaired the session?"],
@@ -69,11 +71,14 @@ def main() -> None:
         report = write(large, embedder, articles, fresh=True)
         print(f"indexes: small {IndexReader.open(small).manifest.sentences} sentences, large {report.sentences_total}")
         for name, index_dir in (("small", small), ("large", large)):
+            ensure_export(index_dir, "builtin")  # as `citebot index build` does
+            full_wall, full_rss = cold(index_dir, "auto", args.runs, "builtin")
             onnx_wall, onnx_rss = cold(index_dir, "auto", args.runs)
             torch_wall, torch_rss = cold(index_dir, "torch", args.runs)
-            print(f"{name}: cold ask ONNX {onnx_wall:.2f}s ({onnx_rss:.0f} MiB) | sentence-transformers {torch_wall:.2f}s "
-                  f"({torch_rss:.0f} MiB) | {torch_wall / onnx_wall:.1f}x faster")
-        if SQUAD.is_file():
+            print(f"{name}: cold ask as shipped (ONNX + reranker) {full_wall:.2f}s ({full_rss:.0f} MiB) | without reranker "
+                  f"{onnx_wall:.2f}s ({onnx_rss:.0f} MiB) | sentence-transformers {torch_wall:.2f}s "
+                  f"({torch_rss:.0f} MiB) | ONNX {torch_wall / onnx_wall:.1f}x faster")
+        if SQUAD.is_file() and args.agreement:
             qs = [q["question"] for q in questions(SQUAD)][: args.agreement]
             reader = IndexReader.open(Path(tmp) / "large")
             fast = Answerer(reader, OnnxQueryEmbedder(large / ENCODER_DIR), top_k=10)

@@ -34,8 +34,10 @@ def questions(path: Path) -> list[dict]:  # type: ignore[type-arg]
     for doc in data["data"]:
         for n, paragraph in enumerate(doc["paragraphs"]):
             for qa in paragraph["qas"]:
+                starts = [a["answer_start"] for a in qa.get("answers", [])]
                 out.append({"id": qa["id"], "question": " ".join(qa["question"].split()), "article": f"{doc['title']}/{n}",
-                            "title": doc["title"], "start": qa["answers"][0]["answer_start"]})
+                            "title": doc["title"], "start": starts[0] if starts else -1, "starts": starts,
+                            "impossible": bool(qa.get("is_impossible"))})
     return out
 
 
@@ -115,7 +117,11 @@ def main() -> None:
     ap.add_argument("--calibrate", action="store_true", help="fit the confidence model (with --abstention)")
     ap.add_argument("--threshold", type=float, default=Settings().abstain_below)
     ap.add_argument("--limit", type=int, default=0, help="ask only the first N questions")
+    ap.add_argument("--reranker", default=os.environ.get("CITEBOT_RERANKER", "builtin"),
+                    help="CITEBOT_RERANKER for the asks (builtin, none, an .npz artifact): note that the built-in "
+                         "one was trained on this file's articles, so only `none` or a fold artifact is a fair figure")
     args = ap.parse_args()
+    os.environ["CITEBOT_RERANKER"] = args.reranker
     args.work.mkdir(parents=True, exist_ok=True)
     qs = questions(args.squad)
     if args.limit:

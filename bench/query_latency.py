@@ -7,8 +7,10 @@ Three paths, all including the question's embedding:
   dense search   embed + FAISS top-10 + fetch those rows (a bare vector search, no answer)
   dense answer   embed + FAISS top-40 + rows, then the same grouping, context and Result as `ask`
                  (what `ask` would cost with dense-only retrieval)
-  hybrid ask     `Answerer.ask`: dense + BM25 (tantivy) + context signals, grouping, context
-The goal of issue 4 compares hybrid ask with dense answer (≤ 1.5×); both ratios are printed.
+  hybrid ask     `Answerer.ask` without a reranker: dense + BM25 (tantivy) + context signals, grouping, context
+  reranked ask   `Answerer.ask` as `citebot ask` runs it: hybrid ask + the built-in reranker (ONNX)
+The goal of issue 4 compares hybrid ask with dense answer (≤ 1.5×); both ratios are printed. The goal
+of issue 11 is the p50 difference between reranked and hybrid ask (≤ 100 ms).
 Run bench.eval_squad first to build the SQuAD index.
 """
 
@@ -29,6 +31,7 @@ from index.embedders import DEFAULT_MODEL
 from index.hybrid import Retrieved
 from index.onnx_encoder import query_embedder
 from index.reader import IndexReader
+from index.rerank import make_reranker
 
 
 class DenseSearch:
@@ -55,33 +58,41 @@ def main() -> None:
     ap.add_argument("--model", default=os.environ.get("CITEBOT_MODEL", DEFAULT_MODEL))
     ap.add_argument("--encoder", choices=["torch", "auto"], default="auto",
                     help="query encoder: the index's ONNX export as `ask` uses (auto), or sentence-transformers")
+    ap.add_argument("--reranker", default="builtin", help="what the reranked path uses (CITEBOT_RERANKER values)")
     args = ap.parse_args()
     reader = IndexReader.open(args.index_dir, model=args.model)
     embedder = query_embedder(args.model, args.index_dir, args.encoder)
     hybrid = Answerer(reader, embedder, top_k=10)
+    reranked = Answerer(reader, embedder, top_k=10, reranker=make_reranker(args.reranker, args.index_dir))
     dense = Answerer(reader, embedder, top_k=10)
     dense.search = DenseSearch(reader)  # type: ignore[assignment]
     qs = [q["question"] for q in questions(SQUAD)][:: max(1, 5609 // args.questions)][: args.questions]
     for q in qs[:20]:  # warm-up
         hybrid.ask(q)
         dense.ask(q)
+        reranked.ask(q)
     # interleave the paths in rounds so machine noise hits all alike
     bare: list[float] = []
     dense_answer: list[float] = []
     hybrid_ask: list[float] = []
+    reranked_ask: list[float] = []
     for start in range(0, len(qs), 25):
         chunk = qs[start: start + 25]
         bare += timed(lambda q: reader.search(embedder.encode([q])[0], 10), chunk)[1]
         dense_answer += timed(dense.ask, chunk)[1]
         hybrid_ask += timed(hybrid.ask, chunk)[1]
+        reranked_ask += timed(reranked.ask, chunk)[1]
     embed = timed(lambda q: embedder.encode([q]), qs)[1]
     print(f"index: {reader.manifest.articles} articles, {reader.manifest.sentences} sentences; {len(qs)} questions; "
           f"encoder {args.encoder}")
-    for name, values in (("embed only", embed), ("dense search", bare), ("dense answer", dense_answer), ("hybrid ask", hybrid_ask)):
+    for name, values in (("embed only", embed), ("dense search", bare), ("dense answer", dense_answer), ("hybrid ask", hybrid_ask),
+                         ("reranked ask", reranked_ask)):
         p50, p90 = p50_p90(values)
         print(f"{name:12s} p50 {p50:6.1f} ms   p90 {p90:6.1f} ms")
     print(f"hybrid ask / dense answer (p50): {statistics.median(hybrid_ask) / statistics.median(dense_answer):.2f}x   "
           f"hybrid ask / dense search (p50): {statistics.median(hybrid_ask) / statistics.median(bare):.2f}x")
+    print(f"reranking adds {statistics.median(reranked_ask) - statistics.median(hybrid_ask):.1f} ms to a warm ask (p50 difference; "
+          f"reranker {args.reranker})")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from bot.answer import NO_ANSWER, Citation, Result
+from bot.dates import annotate
 from index.keyword import STOPWORDS
 
 MAX_BLOCKS = 50
@@ -121,7 +122,8 @@ def answer_blocks(result: Result, *, feedback: bool = True, share: bool = False,
         same = [n for c, n in zip(answer.citations, refs, strict=True) if c.verbatim]
         if len(same) > 1:
             extra += " \u00b7 _" + "".join(f"[{n}]" for n in same) + " same wording (wire copy)_"
-        quote = truncate(highlight(answer.text, result.question), MAX_TEXT - 2 - len(marks) - len(extra))
+        text = annotate(answer.text, answer.citations[0].published if answer.citations else None)
+        quote = truncate(highlight(text, result.question), MAX_TEXT - 2 - len(marks) - len(extra))
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f">{quote}\n{marks}{extra}"}})
         around = [t for t in (answer.context.before, answer.context.after) if t]
         if around:

@@ -57,6 +57,7 @@ def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, f
                 else embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder))
     report = write(settings.index_dir, embedder, articles, fresh=fresh,
                    progress=progress_bar("embedding"), notify=err)
+    prepare_reranker(settings)
     paths = {a.id: a.path or a.id for a in articles}
     if not fresh:
         for label, ids in (("added", report.added), ("updated", report.updated),
@@ -98,6 +99,7 @@ def cmd_index_sync(args: argparse.Namespace, settings: Settings, out: TextIO) ->
         return EXIT_ERROR
     embedder = embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder)
     report = sync(settings.index_dir, embedder, folder, notify=err, progress=progress_bar("embedding"))
+    prepare_reranker(settings)
     for s in report.skipped:
         err(f"skipped {s.path}: {s.reason}")
     print(report.summary(), file=out)
@@ -141,16 +143,26 @@ def cmd_index_status(args: argparse.Namespace, settings: Settings, out: TextIO) 
     return EXIT_OK
 
 
+def prepare_reranker(settings: Settings) -> None:
+    """Export the built-in reranker beside a new index (once), so `ask` never needs torch."""
+    from index.rerank import ensure_export
+
+    if settings.index_dir.is_dir():
+        ensure_export(settings.index_dir, settings.reranker, notify=err)
+
+
 def open_answerer(settings: Settings):  # type: ignore[no-untyped-def]
-    """Index first (fails fast and cheaply), then the model."""
+    """Index first (fails fast and cheaply), then the models."""
     from bot.answer import Answerer
     from index.onnx_encoder import query_embedder
     from index.reader import IndexReader
+    from index.rerank import make_reranker
 
     reader = IndexReader.open(settings.index_dir, model=settings.model)
     embedder = query_embedder(settings.model, settings.index_dir, settings.query_encoder)
-    return Answerer(reader, embedder, top_k=settings.top_k,
-                    abstain_below=settings.abstain_below, max_question_chars=settings.max_question_chars)
+    return Answerer(reader, embedder, top_k=settings.top_k, abstain_below=settings.abstain_below,
+                    max_question_chars=settings.max_question_chars,
+                    reranker=make_reranker(settings.reranker, settings.index_dir, notify=err))
 
 
 def batch_lines(source: str) -> Iterator[str]:

@@ -60,6 +60,13 @@ def _choice(env: Mapping[str, str], name: str, options: tuple[str, ...]) -> str:
     return value
 
 
+def _reranker(raw: str) -> str:
+    value = raw.strip()
+    if value.lower() in ("", "builtin", "none"):
+        return value.lower() or "builtin"
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     model: str = DEFAULT_MODEL
@@ -79,6 +86,7 @@ class Settings:
     query_encoder: str = "auto"  # auto: the index's ONNX encoder when present; torch: always sentence-transformers
     build_encoder: str = "auto"  # what writes sentence vectors: torch (the model), int8 (its quantised ONNX
     # export) or auto (int8 when the index already has an int8 encoder, else torch)
+    reranker: str = "builtin"  # builtin, none, a reranker artifact (.npz) or a sentence-transformers CrossEncoder
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -104,5 +112,6 @@ class Settings:
             log_level=(env.get("CITEBOT_LOG_LEVEL", "").strip() or "INFO").upper(),
             query_encoder=_choice(env, "CITEBOT_QUERY_ENCODER", ("auto", "onnx", "torch")),
             build_encoder=_choice(env, "CITEBOT_BUILD_ENCODER", ("auto", "torch", "int8")),
+            reranker=_reranker(env.get("CITEBOT_RERANKER", "")),
             watch_dir=Path(env["CITEBOT_WATCH_DIR"]).expanduser() if env.get("CITEBOT_WATCH_DIR", "").strip() else None,
         )

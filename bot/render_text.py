@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from bot.answer import NO_ANSWER, Answer, Citation, Result
+from bot.dates import annotate
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
 
@@ -25,14 +26,16 @@ def wrap(text: str, width: int, first: str, rest: str) -> str:
 
 def render_answer(n: int, answer: Answer, width: int, color: bool) -> list[str]:
     dim = (lambda s: f"{DIM}{s}{RESET}") if color else (lambda s: s)
-    lines = [wrap(f"\u201c{answer.text}\u201d", width, f"[{n}] ", "    ")]
+    quote = annotate(answer.text, answer.citations[0].published if answer.citations else None)
+    lines = [wrap(f"\u201c{quote}\u201d", width, f"[{n}] ", "    ")]
     for label, text in (("before", answer.context.before), ("after", answer.context.after)):
         if text:
             lines.append(dim(wrap(f"{label}: {text}", width, "    \u00b7 ", "      ")))
     for c in answer.citations:
         lines.append(wrap(cite(c), width, "    \u2014 ", "      "))
     sources = f"reported by {answer.sources} sources \u00b7 " if answer.sources > 1 else ""
-    lines += [f"    {sources}score {answer.score:.2f}", ""]
+    scores = f"score {answer.score:.2f}" + (f" \u00b7 reranker {answer.rerank:+.1f}" if answer.rerank is not None else "")
+    lines += [f"    {sources}{scores}", ""]
     return lines
 
 

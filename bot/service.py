@@ -17,12 +17,17 @@ from index.embedders import Embedder
 from index.errors import IndexCorrupt
 from index.onnx_encoder import query_embedder
 from index.reader import IndexReader, index_status
+from index.rerank import Reranker, make_reranker
 from index.store import current_generation
 
 
 class AnswerService:
-    def __init__(self, settings: Settings, embedder_factory: Callable[[str], Embedder] | None = None) -> None:
+    def __init__(self, settings: Settings, embedder_factory: Callable[[str], Embedder] | None = None,
+                 reranker_factory: Callable[[], Reranker | None] | None = None) -> None:
         self.settings = settings
+        self._reranker_factory = reranker_factory or (lambda: make_reranker(settings.reranker, settings.index_dir))
+        self._reranker: Reranker | None = None
+        self._reranker_loaded = False
         self._embedder_factory = embedder_factory or (
             lambda model: query_embedder(model, settings.index_dir, settings.query_encoder))
         self._embedder: Embedder | None = None
@@ -36,6 +41,13 @@ class AnswerService:
                 self._embedder = self._embedder_factory(self.settings.model)
             return self._embedder
 
+    def reranker(self) -> Reranker | None:
+        with self._lock:
+            if not self._reranker_loaded:
+                self._reranker = self._reranker_factory()
+                self._reranker_loaded = True
+            return self._reranker
+
     def answerer(self) -> Answerer:
         """The Answerer for the live generation (raises IndexMissing when there is none)."""
         live = current_generation(self.settings.index_dir)
@@ -45,7 +57,8 @@ class AnswerService:
         reader = self._open_reader()
         answerer = Answerer(reader, _Locked(self.embedder(), self._encode_lock), top_k=self.settings.top_k,
                             abstain_below=self.settings.abstain_below,
-                            max_question_chars=self.settings.max_question_chars)
+                            max_question_chars=self.settings.max_question_chars,
+                            reranker=self.reranker())  # ONNX Runtime sessions are safe across threads
         with self._lock:
             self._answerer = answerer
         return answerer

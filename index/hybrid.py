@@ -10,7 +10,8 @@ ranked hits. Each candidate gets six signals, fused linearly:
     window     cosine(question, sentence + half of each neighbour)   (context without changing the quote)
     article    cosine(question, article vector = mean of its sentence vectors)
     article_kw BM25(question, article title + body) / best
-    type       answer-type match: a year/date for "when", a number for "how many/much"
+    type       answer-type match: a year/date for "when", a number for "how many/much", a person or
+               office for "who" / "which minister"
 
 The weights were tuned on ../shared/eval/squad-v1.1-dev-a.json only (bench/eval_squad.py);
 tuned on half of its articles, they score the same on the other half.
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index import table
+from index.keyword import STOPWORDS
 from index.keyword import terms as keyword_terms
 from index.records import Hit
 
@@ -48,8 +50,37 @@ NUMBER_Q = re.compile(r"\b(how many|how much|how long|how old|how far|how large|
                       r"|how often|what number|what amount)\b", re.I)
 
 
+PERSON_Q = re.compile(r"^\W*(who|whom|whose)\b|\b(which|what) (\w+ )?(minister|official|secretary|president|chair|director"
+                      r"|mayor|governor|ambassador|spokes\w+|commissioner|mediator|person|man|woman|leader|executive)\b", re.I)
+
+
+NAME = re.compile(r"[A-Z][\w'-]*|[\w'-]*\d[\w'-]*")
+
+
+def names(question: str) -> list[str]:
+    """What a question names: capitalised words after its first word, and words with digits, lowercased."""
+    out = []
+    for n, m in enumerate(NAME.finditer(question)):
+        word = m.group(0).lower().removesuffix("'s").strip("'-")
+        if (n or m.start() > 0 or any(c.isdigit() for c in word)) and len(word) > 1 and word not in STOPWORDS:
+            out.append(word)
+    return list(dict.fromkeys(out))
+
+
+def missing_names(question: str, text: str) -> float:
+    """The share of what the question names (people, places, numbers) that ``text`` never mentions:
+    an answer's article must mention what the question asks about."""
+    wanted = names(question)
+    if not wanted:
+        return 0.0
+    low = text.lower()
+    return sum(1 for w in wanted if not re.search(r"(?<!\w)" + re.escape(w) + r"(?!\w)", low)) / len(wanted)
+
+
 def answer_type(question: str) -> int:
     """The table flag an answer to this question should carry (0: any sentence)."""
+    if PERSON_Q.search(question):
+        return table.PERSON
     if TIME_Q.search(question):
         return table.TIME
     if NUMBER_Q.search(question):

@@ -19,14 +19,24 @@ import numpy as np
 FILE = "table.npz"
 TIME = 1  # holds a year, month, weekday or "century"
 NUMBER = 2  # holds a figure or a number word
+PERSON = 4  # names a person or an office: an honorific, a title ("minister", "mayor"), "said X Y", "by X Y"
 HAS_TIME = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b|\b(january|february|march|april|may|june|july|august|september"
                       r"|october|november|december|century|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
 HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
                         r"|hundred|thousand|million|billion|dozen)\b", re.I)
 
 
+HAS_PERSON = re.compile(
+    r"\b(?:Mr|Ms|Mrs|Dr|Prof|Shri|Smt|Sir|Dame|Lord|Lady|H\.E)\.? [A-Z]"
+    r"|\b(?i:minister|secretary|president|chairman|chairwoman|chairperson|director|chief|mayor|governor|ambassador"
+    r"|spokesman|spokeswoman|spokesperson|commissioner|mediator|ceo|founder|senator|chancellor|premier|envoy)\b"
+    r"|\b(?:said|says|told|by|according to) [A-Z][a-z]+ [A-Z][a-z]+"
+    r"|\b[A-Z][a-z]+ [A-Z][a-z]+,? (?:said|says|told)\b")
+
+
 def flags(text: str) -> int:
-    return (TIME if HAS_TIME.search(text) else 0) | (NUMBER if HAS_NUMBER.search(text) else 0)
+    return ((TIME if HAS_TIME.search(text) else 0) | (NUMBER if HAS_NUMBER.search(text) else 0)
+            | (PERSON if HAS_PERSON.search(text) else 0))
 
 
 @dataclass

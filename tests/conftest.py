@@ -17,6 +17,12 @@ SEEDS = ROOT.parent / "shared" / "seeds"
 FAKE_MODEL = "fake:hash-256"
 
 
+@pytest.fixture(autouse=True)
+def no_reranker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests answer with retrieval alone; tests of the reranker set CITEBOT_RERANKER themselves."""
+    monkeypatch.setenv("CITEBOT_RERANKER", "none")
+
+
 @pytest.fixture
 def fake_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Environment for CLI runs: fake model, an index directory under tmp_path."""

@@ -30,7 +30,7 @@ SECRET = "8f742231b10e8888abcd99e0aaa85a5f"
 def bot_settings(fake: FakeSlack, index_dir: Path, model: str, **overrides: Any) -> Settings:
     return Settings(model=model, index_dir=index_dir, slack_bot_token="xoxb-111-222-fakebottoken",
                     slack_app_token="xapp-1-A1-333-fakeapptoken", slack_signing_secret=SECRET,
-                    slack_api_url=fake.api_url, **overrides)
+                    slack_api_url=fake.api_url, **{"reranker": "none", **overrides})
 
 
 @dataclass

@@ -65,7 +65,10 @@ def test_answer_types() -> None:
     assert not answer_type("When did the strike end?") & flags("It ended after three rounds of talks.")
     assert answer_type("How many ships were delayed?") & flags("About 120 ships were delayed.")
     assert not answer_type("How many ships were delayed?") & flags("Ships were delayed.")
-    assert answer_type("Who mediated?") == 0
+    assert answer_type("Who mediated?") & flags("It was brokered by the national mediator, Dr. Henrik Lund.")
+    assert answer_type("Which minister spoke?") & flags("Said housing minister Yvette Cooper.")
+    assert not answer_type("Who mediated?") & flags("The two sides welcomed engagement in aluminium.")
+    assert answer_type("What minerals were discussed?") == 0
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ def article_text(topic: str, n: int = 3) -> str:
 
 
 def service(index_dir: Path) -> AnswerService:
-    return AnswerService(Settings(model=FAKE_MODEL, index_dir=index_dir), embedder_factory=lambda n: HashEmbedder(256))
+    return AnswerService(Settings(model=FAKE_MODEL, index_dir=index_dir, reranker="none"), embedder_factory=lambda n: HashEmbedder(256))
 
 
 def cited(result) -> set[str]:  # type: ignore[no-untyped-def]

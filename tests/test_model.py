@@ -20,11 +20,19 @@ from tests.conftest import SAMPLES, seeds_or_skip
 pytestmark = pytest.mark.model
 
 
-def answerer_for(paths: list[Path], directory: Path, embedder) -> Answerer:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="session")
+def builtin_reranker(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The shipped reranker, exported once (merge + ONNX + int8) as an index build does."""
+    from index.rerank import make_reranker
+
+    return make_reranker("builtin", tmp_path_factory.mktemp("reranker"))
+
+
+def answerer_for(paths: list[Path], directory: Path, embedder, reranker=None) -> Answerer:  # type: ignore[no-untyped-def]
     articles, skipped = load(paths)
     assert not skipped
     write(directory, embedder, articles, fresh=True)
-    return Answerer(IndexReader.open(directory, model=embedder.name), embedder)
+    return Answerer(IndexReader.open(directory, model=embedder.name), embedder, reranker=reranker)
 
 
 def top_text(result: Result, n: int = 3) -> str:
@@ -78,8 +86,8 @@ SEED_QA = [
 
 
 @pytest.fixture(scope="module")
-def sample_answerer(tmp_path_factory, real_embedder) -> Answerer:  # type: ignore[no-untyped-def]
-    return answerer_for([SAMPLES], tmp_path_factory.mktemp("qa") / "ix", real_embedder)
+def sample_answerer(tmp_path_factory, real_embedder, builtin_reranker) -> Answerer:  # type: ignore[no-untyped-def]
+    return answerer_for([SAMPLES], tmp_path_factory.mktemp("qa") / "ix", real_embedder, builtin_reranker)
 
 
 @pytest.mark.parametrize("case", QA["answerable"], ids=lambda c: c["q"])
@@ -95,24 +103,65 @@ def test_sample_qa_set_unanswerable(sample_answerer: Answerer, question: str) ->
     assert result.abstained and result.answers  # says so, and still shows the closest matches
 
 
-def test_seed_meeting_questions_and_abstentions(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
-    answerer = answerer_for([seeds_or_skip()], tmp_path / "ix", real_embedder)
-    for question, words in SEED_QA:
+# What a new user asked of the seeds (issue 11): each answered word for word by a seed sentence.
+NEWSROOM_SEED_QA = [
+    ("What is Alexey Gruzdev's position?", ["Deputy Minister of Industry and Trade"]),
+    ("Was coal gasification on the agenda?", ["coal gasification"]),
+    ("Which ministry issued the official statement?", ["Ministry of Commerce and Industry"]),
+    ("What kind of waste management cooperation was discussed?", ["domestic waste management"]),
+]
+NOT_IN_SEEDS = ["Who won the 2022 FIFA World Cup final?", "What is the capital of Australia?"]
+
+
+@pytest.mark.xfail(strict=True, reason="known gap (issue 11): the reranker matches '10th session' in 'progress made since "
+                                       "the 10th session' and the bot answers with confidence ~0.5 instead of abstaining")
+def test_seed_near_miss_question_abstains(seed_answerer: Answerer) -> None:
+    result = seed_answerer.ask("Who chaired the 10th session?")
+    assert result.abstained, result.confidence
+
+
+@pytest.fixture(scope="module")
+def seed_answerer(tmp_path_factory, real_embedder, builtin_reranker) -> Answerer:  # type: ignore[no-untyped-def]
+    return answerer_for([seeds_or_skip()], tmp_path_factory.mktemp("seeds") / "ix", real_embedder, builtin_reranker)
+
+
+def test_seed_meeting_questions_and_abstentions(seed_answerer: Answerer) -> None:
+    answerer = seed_answerer
+    for question, words in SEED_QA + NEWSROOM_SEED_QA:
         result = answerer.ask(question)
         assert not result.abstained, (question, result.confidence)
         assert any(all(w in a.text for w in words) for a in result.answers[:3]), (question, [a.text for a in result.answers[:3]])
         assert_offsets(result, answerer)
-    for question in ("Who won the 2022 FIFA World Cup final?", "What is the capital of Australia?"):
-        assert answerer.ask(question).abstained, question
+    for question in NOT_IN_SEEDS:
+        result = answerer.ask(question)
+        assert result.abstained, (question, result.confidence)
     delegates = answerer.ask("How many delegates attended?").answers
     wire = [a for a in delegates if "80 delegates" in a.text]
     assert len(wire) == 1 and wire[0].sources == 4  # four outlets, one answer
 
 
+def test_shipped_reranker_loads_exports_and_scores_its_reference_pairs(tmp_path: Path, builtin_reranker) -> None:  # type: ignore[no-untyped-def]
+    from index.rerank import ARTIFACT, FP32_TOLERANCE, INT8_TOLERANCE, OnnxReranker, export, read_card
+
+    assert ARTIFACT.stat().st_size < 5_000_000  # only the trained deltas and head are in the repository
+    card = read_card()
+    assert len(card["reference"]) >= 4
+    tolerance = INT8_TOLERANCE if builtin_reranker.precision == "int8" else FP32_TOLERANCE
+    for ref in card["reference"]:
+        got = float(builtin_reranker.score(ref["question"], [ref["passage"]])[0])
+        assert abs(got - ref["logit"]) <= tolerance, (ref, got)
+    answer, other = card["reference"][0], card["reference"][1]
+    assert answer["logit"] > other["logit"] + 2  # the answering sentence, not the one on the same topic
+    fp32 = export(tmp_path, ARTIFACT)  # raises unless the fp32 export reproduces the card within FP32_TOLERANCE
+    assert OnnxReranker(fp32).precision in ("int8", "fp32")
+
+
 def test_onnx_query_encoder_matches_the_model_and_ask_and_unchanged_add_avoid_torch(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
     from index.onnx_encoder import ENCODER_DIR, OnnxQueryEmbedder, encoder_info
+    from index.rerank import ensure_export
 
     answerer_for([SAMPLES], tmp_path / "ix", real_embedder)  # a build exports the encoder beside the index
+    ensure_export(tmp_path / "ix", "builtin")  # and `citebot index build` the reranker
     info = encoder_info(tmp_path / "ix")
     assert info is not None and info["model"] == real_embedder.name
     onnx = OnnxQueryEmbedder(tmp_path / "ix" / ENCODER_DIR)
@@ -122,13 +171,14 @@ def test_onnx_query_encoder_matches_the_model_and_ask_and_unchanged_add_avoid_to
     code = (
         "import sys, io; from bot.cli import run; out = io.StringIO(); "
         "code = run(['ask', '--json', 'Who co-chaired the session?'], out=out); "
-        "assert code == 0 and 'Tamm' in out.getvalue(), out.getvalue(); "
+        "assert code == 0 and 'Tamm' in out.getvalue() and '\"rerank\": ' in out.getvalue(), out.getvalue(); "
         f"code = run(['index', 'add', {str(SAMPLES)!r}], out=out); "
         "assert code == 0 and '0 sentences embedded' in out.getvalue(), out.getvalue(); "
         "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]; "
         "assert not heavy, heavy"
     )
-    env = dict(os.environ, CITEBOT_INDEX_DIR=str(tmp_path / "ix"), PYTHONPATH=str(Path(__file__).parent.parent))
+    env = dict(os.environ, CITEBOT_INDEX_DIR=str(tmp_path / "ix"), PYTHONPATH=str(Path(__file__).parent.parent),
+               CITEBOT_RERANKER="builtin")
     env.pop("CITEBOT_MODEL", None)
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]

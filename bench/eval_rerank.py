@@ -1,0 +1,266 @@
+"""Cross-validated figures of the reranker and the confidence (issue 11), split by article.
+
+    .venv/bin/python train/reranker/train.py --runs even,odd     # fold artifacts in /tmp/citebot-train
+    .venv/bin/python -m bench.eval_rerank [--per-fold 600] [--reuse] [--fit]
+
+Every SQuAD question is scored by the fold model that never saw its article: "even" was trained
+without the even-numbered articles of squad-v1.1-dev-a (sorted titles; bench/eval_squad.py's
+halves), "odd" without the odd ones. Per fold:
+  retrieval    questions of the fold's articles over the index of all 24 articles: MRR@10, R@1,
+               R@5, R@10 of the gold sentence, hybrid alone and hybrid + reranker
+  unrelated    the index of the fold's half only: its own questions (answerable) and the other
+               half's (unrelated, must abstain)
+  squad2       squad-v2.0-dev-c.json (6 articles) indexed: its questions of the fold's articles,
+               answerable vs written-to-be-unanswerable (is_impossible): AUROC of the confidence
+Then the confidence model (RERANKED_WEIGHTS in bot/answer.py) is fitted on the pooled
+out-of-fold scores (--fit prints it) and checked cross-fitted (fit on one fold, scored on the
+other). Finally our newsroom questions (bench/newsroom_questions.json, never trained on) over the
+project's samples and ../shared/seeds with the shipped reranker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.corpora import ROOT, SHARED, SQUAD
+from bench.eval_squad import auroc, build, fit_logistic, questions
+from bench.timing import p50_p90
+from bot.answer import (
+    DEFAULT_ABSTAIN_BELOW,
+    GROUP_POOL,
+    RERANKED_BIAS,
+    RERANKED_WEIGHTS,
+    Answerer,
+    evidence_signals,
+)
+from index.embedders import DEFAULT_MODEL
+from index.ingest import load
+from index.onnx_encoder import query_embedder
+from index.reader import IndexReader
+from index.rerank import ARTIFACT, FUSE_WEIGHT, OnnxReranker, export, export_dir, has_export, rerank
+from index.writer import write
+
+SQUAD2 = SHARED / "eval" / "squad-v2.0-dev-c.json"
+FOLDS = ("even", "odd")
+FEATURES = list(RERANKED_WEIGHTS)
+CANDIDATES = FEATURES  # what --fit fits over
+GRID = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0)
+
+
+def reranker_for(work: Path, artifact: Path) -> OnnxReranker:
+    if not has_export(work, artifact):
+        export(work, artifact)
+    return OnnxReranker(export_dir(work, artifact))
+
+
+def record(answerer: Answerer, reranker: OnnxReranker, q: dict) -> dict:  # type: ignore[type-arg]
+    """Retrieval then reranker logits in retrieval order (weight 0), gold flags, signals."""
+    vector = answerer.embedder.encode([q["question"]])[0]
+    retrieved = answerer.search.search(q["question"], vector, GROUP_POOL)
+    t0 = time.perf_counter()
+    reranked = rerank(q["question"], retrieved, reranker, weight=0.0)
+    ms = 1000 * (time.perf_counter() - t0)
+    reranked.signals.update(evidence_signals(answerer.reader, q["question"], reranked))
+    hits = reranked.hits
+    gold = [h.article_id == q["article"] and any(h.char_start <= s < h.char_end for s in q["starts"]) for h in hits]
+    head = sum(1 for h in hits if "rerank" in h.extra)
+    return {"retrieval": [h.score if "rerank" not in h.extra else h.extra["retrieval"] for h in hits],
+            "logit": [h.extra["rerank"] for h in hits[:head]], "gold": gold, "head": head,
+            "signals": reranked.signals, "ms": ms}
+
+
+def rank_after(rec: dict, weight: float) -> int | None:  # type: ignore[type-arg]
+    head = rec["head"]
+    fused = np.asarray(rec["retrieval"][:head]) + weight * np.asarray(rec["logit"])
+    order = list(np.argsort(-fused, kind="stable")) + list(range(head, len(rec["gold"])))
+    for r, i in enumerate(order[:10], start=1):
+        if rec["gold"][i]:
+            return r
+    return None
+
+
+def metrics(recs: list[dict], weight: float) -> dict[str, float]:  # type: ignore[type-arg]
+    ranks = [rank_after(r, weight) for r in recs]
+    n = max(1, len(ranks))
+    return {"MRR@10": sum(1 / r for r in ranks if r) / n, "R@1": sum(r == 1 for r in ranks) / n,
+            "R@5": sum(bool(r and r <= 5) for r in ranks) / n, "R@10": sum(bool(r) for r in ranks) / n}
+
+
+def features(recs: list[dict], names: list[str] = FEATURES) -> np.ndarray:  # type: ignore[type-arg]
+    return np.asarray([[r["signals"].get(k, 0.0) for k in names] for r in recs])
+
+
+def confidence_of(x: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
+    return 1 / (1 + np.exp(-(x @ w + b)))
+
+
+def index_of(work: Path, name: str, path: Path, titles: set[str] | None, reuse: bool) -> Path:
+    directory = work / name
+    if not (reuse and (directory / "CURRENT").exists()):
+        build(directory, path, titles, DEFAULT_MODEL)
+    return directory
+
+
+def answerer_at(directory: Path) -> Answerer:
+    return Answerer(IndexReader.open(directory, model=DEFAULT_MODEL), query_embedder(DEFAULT_MODEL, directory), top_k=10)
+
+
+def newsroom(reranker: OnnxReranker, work: Path, reuse: bool) -> None:
+    """Our own newsroom questions over the samples and the seeds, with the shipped reranker."""
+    spec = json.loads((ROOT / "bench" / "newsroom_questions.json").read_text(encoding="utf-8"))
+    from index.embedders import make_embedder
+
+    for corpus, folder in (("samples", ROOT / "examples" / "articles"), ("seeds", SHARED / "seeds")):
+        items = spec.get(corpus, [])
+        if not items or not folder.is_dir():
+            continue
+        directory = work / f"news-{corpus}"
+        if not (reuse and (directory / "CURRENT").exists()):
+            write(directory, make_embedder(DEFAULT_MODEL), load([folder])[0], fresh=True)
+        for label, with_reranker in (("hybrid alone", None), ("with reranker", reranker)):
+            answerer = answerer_at(directory)
+            answerer.reranker = with_reranker
+            top3 = answered = abstained = n_ans = n_un = 0
+            misses = []
+            for item in items:
+                result = answerer.ask(item["q"])
+                if item.get("answer"):
+                    n_ans += 1
+                    ok = any(item["answer"] in a.text for a in result.answers[:3])
+                    top3 += ok
+                    answered += not result.abstained
+                    if not ok or result.abstained:
+                        misses.append(f"{item['q']} (conf {result.confidence:.2f}, top3 {'yes' if ok else 'no'})")
+                else:
+                    n_un += 1
+                    abstained += result.abstained
+                    if not result.abstained:
+                        misses.append(f"{item['q']} (unanswerable, conf {result.confidence:.2f})")
+            print(f"newsroom {corpus} ({label}): right sentence in top 3 for {top3}/{n_ans}, answered {answered}/{n_ans}, "
+                  f"abstained on {abstained}/{n_un} unanswerable")
+            for m in misses:
+                print(f"    miss: {m}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/citebot-eval"))
+    ap.add_argument("--folds-dir", type=Path, default=Path("/tmp/citebot-train"))
+    ap.add_argument("--per-fold", type=int, default=600, help="questions sampled per fold and set (0: all)")
+    ap.add_argument("--reuse", action="store_true", help="reuse indexes already built in --work")
+    ap.add_argument("--fit", action="store_true", help="print the fitted confidence model and fusion weight")
+    ap.add_argument("--threshold", type=float, default=DEFAULT_ABSTAIN_BELOW)
+    ap.add_argument("--news-only", action="store_true")
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    if args.news_only:
+        newsroom(reranker_for(args.work, ARTIFACT), args.work, args.reuse)
+        return
+    dev = questions(SQUAD)
+    v2 = questions(SQUAD2)
+    titles = sorted({q["title"] for q in dev})
+    halves = {"even": set(titles[0::2]), "odd": set(titles[1::2])}
+    rng = random.Random(7)
+
+    def sample(qs: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+        return qs if not args.per_fold or len(qs) <= args.per_fold else rng.sample(qs, args.per_fold)
+
+    all_index = index_of(args.work, "all", SQUAD, None, args.reuse)
+    v2_index = index_of(args.work, "squad2", SQUAD2, None, args.reuse)
+    recs: dict[str, dict[str, list[dict]]] = {}  # type: ignore[type-arg]
+    for fold in FOLDS:
+        artifact = args.folds_dir / f"reranker-{fold}.npz"
+        if not artifact.is_file():
+            raise SystemExit(f"{artifact} is missing: run train/reranker/train.py --runs even,odd first")
+        reranker = reranker_for(args.work, artifact)
+        held = halves[fold]
+        other = halves["odd" if fold == "even" else "even"]
+        half_index = index_of(args.work, f"half-{fold}", SQUAD, held, args.reuse)
+        sets = {
+            "retrieval": (all_index, sample([q for q in dev if q["title"] in held])),
+            "unrelated+": (half_index, sample([q for q in dev if q["title"] in held])),
+            "unrelated-": (half_index, sample([q for q in dev if q["title"] in other])),
+            "squad2": (v2_index, [q for q in v2 if q["title"] in held]),
+        }
+        recs[fold] = {}
+        for name, (directory, qs) in sets.items():
+            answerer = answerer_at(directory)
+            t0 = time.perf_counter()
+            recs[fold][name] = [record(answerer, reranker, q) for q in qs]
+            for r, q in zip(recs[fold][name], qs, strict=True):
+                r["answerable"] = 0 if (name == "unrelated-" or q["impossible"]) else 1
+            print(f"fold {fold}: {name}: {len(qs)} questions in {time.perf_counter() - t0:.0f}s", flush=True)
+    pooled = [r for f in FOLDS for r in recs[f]["retrieval"]]
+    print(f"\nretrieval, out of fold ({len(pooled)} questions of squad-v1.1-dev-a over all 24 articles):")
+    best_w, best = 0.0, -1.0
+    for w in GRID:
+        m = metrics(pooled, w)
+        mark = " (shipped)" if abs(w - FUSE_WEIGHT) < 1e-9 else (" (hybrid alone)" if w == 0 else "")
+        print(f"  fuse weight {w:<5}: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()) + mark)
+        if m["MRR@10"] > best:
+            best_w, best = w, m["MRR@10"]
+    for fold in FOLDS:
+        m = metrics(recs[fold]["retrieval"], FUSE_WEIGHT)
+        print(f"  fold {fold} at {FUSE_WEIGHT}: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()))
+    ms = [r["ms"] for f in FOLDS for r in recs[f]["retrieval"]]
+    p50, p90 = p50_p90(ms)
+    print(f"  reranking cost per question: p50 {p50:.1f} ms, p90 {p90:.1f} ms ({np.mean([r['head'] for r in pooled]):.1f} sentences read)")
+    if args.fit:
+        print(f"  best fuse weight by MRR@10: {best_w}")
+
+    def conf_sets(fold: str, names: list[str] = FEATURES) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        u = recs[fold]["unrelated+"] + recs[fold]["unrelated-"]
+        s = recs[fold]["squad2"]
+        return (features(u, names), np.asarray([r["answerable"] for r in u]), features(s, names),
+                np.asarray([r["answerable"] for r in s]))
+
+    w_now, b_now = np.asarray([RERANKED_WEIGHTS[k] for k in FEATURES]), RERANKED_BIAS
+    print(f"\nconfidence (shipped: {RERANKED_WEIGHTS}, bias {RERANKED_BIAS}; threshold {args.threshold}):")
+    for fold in FOLDS:
+        xu, yu, xs, ys = conf_sets(fold)
+        pu, ps = confidence_of(xu, w_now, b_now), confidence_of(xs, w_now, b_now)
+        print(f"  fold {fold}: unrelated AUROC {auroc(pu, yu):.3f}, answers {(pu >= args.threshold)[yu == 1].mean():.1%} "
+              f"of answerable, abstains on {(pu < args.threshold)[yu == 0].mean():.1%} of unrelated; "
+              f"squad2 AUROC {auroc(ps, ys):.3f} ({int((ys == 0).sum())} impossible), abstains on "
+              f"{(ps < args.threshold)[ys == 0].mean():.1%} of them, answers {(ps >= args.threshold)[ys == 1].mean():.1%}")
+    def pooled(names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        return (np.vstack([np.vstack([conf_sets(f, names)[0], conf_sets(f, names)[2]]) for f in FOLDS]),
+                np.concatenate([np.concatenate([conf_sets(f, names)[1], conf_sets(f, names)[3]]) for f in FOLDS]))
+
+    xs_all, ys_all = pooled(FEATURES)
+    print(f"  pooled: AUROC {auroc(confidence_of(xs_all, w_now, b_now), ys_all):.3f}")
+    if args.fit:
+        print(f"  fitting over {CANDIDATES}:")
+        for train, test in (("even", "odd"), ("odd", "even")):
+            xu, yu, xs, ys = conf_sets(train, CANDIDATES)
+            w, b = fit_logistic(np.vstack([xu, xs]), np.concatenate([yu, ys]))
+            xu, yu, xs, ys = conf_sets(test, CANDIDATES)
+            pu, ps = confidence_of(xu, w, b), confidence_of(xs, w, b)
+            print(f"  cross-fitted (fit on {train}, scored on {test}): unrelated AUROC {auroc(pu, yu):.3f}, squad2 AUROC "
+                  f"{auroc(ps, ys):.3f}; at {args.threshold}: answers {(pu >= args.threshold)[yu == 1].mean():.1%}, abstains on "
+                  f"{(pu < args.threshold)[yu == 0].mean():.1%} of unrelated")
+        xs_all, ys_all = pooled(CANDIDATES)
+        w, b = fit_logistic(xs_all, ys_all)
+        print("  fitted on both folds: RERANKED_WEIGHTS = {" + ", ".join(f'"{k}": {v:.4g}' for k, v in zip(CANDIDATES, w, strict=True))
+              + f"}}, RERANKED_BIAS = {b:.4g}")
+        xu = np.vstack([conf_sets(f, CANDIDATES)[0] for f in FOLDS])
+        yu = np.concatenate([conf_sets(f, CANDIDATES)[1] for f in FOLDS])
+        p = confidence_of(xu, w, b)
+        for th in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5):
+            print(f"    threshold {th:.2f}: answers {(p >= th)[yu == 1].mean():.1%} of answerable, abstains on "
+                  f"{(p < th)[yu == 0].mean():.1%} of unrelated")
+    out = args.work / "rerank-records.json"
+    out.write_text(json.dumps(recs), encoding="utf-8")
+    print(f"\nper-question records: {out}")
+    if ARTIFACT.is_file():
+        newsroom(reranker_for(args.work, ARTIFACT), args.work, args.reuse)
+
+
+if __name__ == "__main__":
+    main()

