@@ -25,12 +25,22 @@ def web_client(settings: Settings) -> WebClient:
     )
 
 
+class _SameTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that it is unused when a client is given; our
+    client carries that very token, so the warning only alarms operators at every start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def create_app(settings: Settings, service: AnswerService, state: BotState) -> App:
-    app = App(
-        client=web_client(settings),
-        signing_secret=settings.slack_signing_secret or "",
-        process_before_response=False,
-        logger=logging.getLogger("citebot.bolt"),
-    )
+    logger = logging.getLogger("citebot.bolt")
+    notice = _SameTokenNotice()
+    logger.addFilter(notice)
+    try:
+        app = App(client=web_client(settings), signing_secret=settings.slack_signing_secret or "",
+                  process_before_response=False, logger=logger)
+    finally:
+        logger.removeFilter(notice)
     listeners.register(app, service, state, settings)
     return app

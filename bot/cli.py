@@ -95,7 +95,7 @@ def cmd_index_sync(args: argparse.Namespace, settings: Settings, out: TextIO) ->
 
     folder = Path(args.folder)
     if not folder.is_dir():
-        err(f"{folder} is not a directory")
+        err(not_a_folder(folder))
         return EXIT_ERROR
     embedder = embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder)
     report = sync(settings.index_dir, embedder, folder, notify=err, progress=progress_bar("embedding"))
@@ -106,12 +106,21 @@ def cmd_index_sync(args: argparse.Namespace, settings: Settings, out: TextIO) ->
     return EXIT_PARTIAL if report.skipped else EXIT_OK
 
 
+def not_a_folder(folder: Path) -> str:
+    what = "does not exist" if not folder.exists() else "is not a directory"
+    return f"{folder} {what}: give the folder of articles to follow (sync and watch take a directory)"
+
+
 def cmd_index_watch(args: argparse.Namespace, settings: Settings) -> int:
     import logging
 
     from bot.logs import setup_logging
     from index.embedders import embedder_for_writes
     from index.watch import FolderWatcher
+
+    if not Path(args.folder).is_dir():  # exactly as sync: never create or "watch" a missing folder or a file
+        err(not_a_folder(Path(args.folder)))
+        return EXIT_ERROR
 
     setup_logging(settings.log_level, [])
     logging.getLogger("citebot.watch").info("watching %s for articles (Ctrl-C to stop)", args.folder)
@@ -180,7 +189,7 @@ def batch_lines(source: str) -> Iterator[str]:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     from bot.answer import validate_question
-    from bot.render_text import render
+    from bot.render_text import render, terminal_width
 
     if args.batch is None:
         if args.question is None:
@@ -208,7 +217,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         if args.json:
             print(json.dumps(result.to_dict(), ensure_ascii=False), file=out, flush=True)
         else:
-            print(render(result, color=out.isatty() and not os.environ.get("NO_COLOR")), file=out, flush=True)
+            print(render(result, width=terminal_width(out), color=out.isatty() and not os.environ.get("NO_COLOR")),
+                  file=out, flush=True)
     return EXIT_PARTIAL if failed else EXIT_OK
 
 

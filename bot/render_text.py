@@ -1,8 +1,15 @@
-"""Plain-text rendering of answers for the terminal (context dimmed when colour is on)."""
+"""Plain-text rendering of answers for the terminal (context dimmed when colour is on).
+
+Every line is wrapped to the width given (the terminal's, see ``terminal_width``); words longer
+than a line (links) are broken rather than overflowing it.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import textwrap
+from typing import TextIO
 
 from bot.answer import NO_ANSWER, Answer, Citation, Result
 from bot.dates import annotate
@@ -12,16 +19,32 @@ DIM, RESET = "\x1b[2m", "\x1b[0m"
 
 def cite(c: Citation) -> str:
     """'Title — Outlet, 2025-08-06 <link or path>' with whatever parts are known."""
-    head = c.title or (c.path.rsplit("/", 1)[-1] if c.path else c.article_id)
+    head = c.title or c.path or c.article_id  # an untitled article is named by its file, once
     parts = [p for p in (c.source, c.published) if p]
-    where = c.url or c.path
+    where = c.url or (c.path if c.title else None)
     line = head + (" \u2014 " + ", ".join(parts) if parts else "")
     return line + (f" <{where}>" if where else "") + (" (same wording as another source)" if c.verbatim else "")
 
 
-def wrap(text: str, width: int, first: str, rest: str) -> str:
+DEFAULT_WIDTH = 80  # when the output is not a terminal (a pipe, a file) and COLUMNS is not set
+MIN_WIDTH = 30
+
+
+def terminal_width(out: TextIO) -> int:
+    """The width to wrap to: COLUMNS when set, else the terminal's when ``out`` is one, else 80."""
+    env = os.environ.get("COLUMNS", "").strip()
+    if env.isdigit():
+        columns = int(env)
+    elif getattr(out, "isatty", lambda: False)():
+        columns = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+    else:
+        columns = DEFAULT_WIDTH
+    return max(MIN_WIDTH, columns)
+
+
+def wrap(text: str, width: int, first: str = "", rest: str = "") -> str:
     return textwrap.fill(text, width=width, initial_indent=first, subsequent_indent=rest,
-                         break_long_words=False, break_on_hyphens=False)
+                         break_long_words=True, break_on_hyphens=False)
 
 
 def render_answer(n: int, answer: Answer, width: int, color: bool) -> list[str]:
@@ -35,18 +58,18 @@ def render_answer(n: int, answer: Answer, width: int, color: bool) -> list[str]:
         lines.append(wrap(cite(c), width, "    \u2014 ", "      "))
     sources = f"reported by {answer.sources} sources \u00b7 " if answer.sources > 1 else ""
     scores = f"score {answer.score:.2f}" + (f" \u00b7 reranker {answer.rerank:+.1f}" if answer.rerank is not None else "")
-    lines += [f"    {sources}{scores}", ""]
+    lines += [wrap(f"{sources}{scores}", width, "    ", "    "), ""]
     return lines
 
 
-def render(result: Result, width: int = 88, color: bool = False) -> str:
-    lines = [f"Q: {result.question}", ""]
+def render(result: Result, width: int = DEFAULT_WIDTH, color: bool = False) -> str:
+    lines = [wrap(f"Q: {result.question}", width, "", "   "), ""]
     if result.abstained:
-        lines += [f"{NO_ANSWER} (confidence {result.confidence:.2f})"]
+        lines += [wrap(f"{NO_ANSWER} (confidence {result.confidence:.2f})", width)]
         if result.answers:
             lines += ["Closest matches:", ""]
     elif not result.answers:
-        lines += [NO_ANSWER]
+        lines += [wrap(NO_ANSWER, width)]
     for n, answer in enumerate(result.answers, start=1):
         lines += render_answer(n, answer, width, color)
     if not result.abstained and result.answers:

@@ -75,8 +75,8 @@ class IndexReader:
         manifest = read_manifest(generation)
         if model is not None and manifest.model != model:
             raise IndexMismatch(
-                f"index {directory} was built with model {manifest.model!r} but CITEBOT_MODEL is {model!r}; "
-                f"rebuild it with `citebot index build` or set CITEBOT_MODEL={manifest.model}"
+                f"index {directory} was built with model {manifest.model!r} but the model asked for (--model or "
+                f"CITEBOT_MODEL) is {model!r}; rebuild it with `citebot index build` or use {manifest.model}"
             )
         import faiss
 

@@ -161,3 +161,70 @@ def test_dotenv_is_read_without_overriding_environment(tmp_path: Path, monkeypat
     assert cli("index", "build", str(SAMPLES))[0] == EXIT_OK
     assert (tmp_path / "from-dotenv" / "CURRENT").is_file()
     assert json.loads(cli("index", "status", "--json")[1])["model"] == FAKE_MODEL
+
+
+@pytest.mark.parametrize("width", [60, 200])
+def test_text_answers_fit_the_terminal_width(fake_env: Path, monkeypatch: pytest.MonkeyPatch, width: int) -> None:
+    build_samples()
+    monkeypatch.setenv("COLUMNS", str(width))
+    code, out = cli("ask", "--top-k", "5", "How much will the subsea cable cost and who co-chaired the session in Tallinn?")
+    assert code == EXIT_OK and "\u201c" in out
+    assert max(len(line) for line in out.splitlines()) <= width
+    if width == 200:  # a wide terminal is used, not the old fixed ~88 columns
+        assert max(len(line) for line in out.splitlines()) > 100
+
+
+def test_text_answers_in_a_pseudo_terminal_follow_its_width(tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.conftest import FAKE_MODEL, SAMPLES
+
+    env = dict(os.environ, CITEBOT_MODEL=FAKE_MODEL, CITEBOT_INDEX_DIR=str(tmp_path / "ix"), CITEBOT_RERANKER="none",
+               PYTHONPATH=str(Path(__file__).parent.parent), NO_COLOR="1")
+    env.pop("COLUMNS", None)
+    subprocess.run([sys.executable, "-m", "bot.cli", "index", "build", str(SAMPLES)], env=env, capture_output=True, check=True)
+    code = ("import fcntl, struct, sys, termios; "
+            "fcntl.ioctl(sys.stdout.fileno(), termios.TIOCSWINSZ, struct.pack('HHHH', 24, 60, 0, 0)); "
+            "sys.argv = ['citebot', 'ask', 'How much will the subsea cable cost?']; "
+            "from bot.cli import main; main()")
+    leader, follower = pty.openpty()
+    proc = subprocess.run([sys.executable, "-c", code], env=env, stdout=follower, stderr=subprocess.PIPE, timeout=60)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    text = b"".join(chunks).decode("utf-8", "replace")
+    assert proc.returncode == 0, proc.stderr[-1000:]
+    lines = [line for line in text.replace("\r", "").splitlines()]
+    assert "EUR 1.1 billion" in " ".join(text.split()) and max(len(line) for line in lines) <= 60
+
+
+@pytest.mark.parametrize("target", ["missing-folder", "file.md"])
+def test_watch_refuses_what_sync_refuses(fake_env: Path, tmp_path: Path, target: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file.md").write_text("# A title\n\nSome article text about ports.\n", encoding="utf-8")
+    for command in ("sync", "watch"):
+        code, _ = cli("index", command, str(tmp_path / target))
+        assert code == 1, command
+        assert str(tmp_path / target) in capsys.readouterr().err
+    assert not (tmp_path / "missing-folder").exists()  # watch never creates it
+
+
+def test_untitled_article_is_named_once(fake_env: Path, tmp_path: Path) -> None:
+    from bot.answer import Citation
+    from bot.render_text import cite
+
+    line = cite(Citation("a1", None, None, None, None, "/news/inbox/note.txt", 0, 0, 5, "Text."))
+    assert line.count("note.txt") == 1 and "/news/inbox/note.txt" in line
+    titled = cite(Citation("a1", "Port strike ends", "Wire", None, "2026-03-10", "/news/a.txt", 0, 0, 5, "Text."))
+    assert titled == "Port strike ends \u2014 Wire, 2026-03-10 </news/a.txt>"

@@ -73,3 +73,17 @@ def test_unreachable_or_refusing_slack_is_a_clear_error(fake, tmp_path: Path) ->
     offline = Settings(slack_bot_token="xoxb-1-abc", slack_api_url="http://127.0.0.1:9/api/", index_dir=tmp_path / "ix")
     with pytest.raises(ConfigError, match="cannot reach the Slack Web API"):
         connect(offline, AnswerService(offline))
+
+
+def test_app_start_logs_no_token_warning_on_a_correct_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    caplog: pytest.LogCaptureFixture, fake) -> None:  # type: ignore[no-untyped-def]
+    from bot.app import create_app
+    from bot.service import AnswerService
+    from bot.state import BotState
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-abc")
+    settings = Settings(slack_bot_token="xoxb-1-2-abc", slack_signing_secret="s" * 32, index_dir=tmp_path / "ix",
+                        reranker="none", slack_api_url=fake.api_url)
+    with caplog.at_level(logging.DEBUG):
+        create_app(settings, AnswerService(settings), BotState(settings.index_dir))
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], [r.getMessage() for r in caplog.records]
