@@ -136,12 +136,13 @@ def cmd_index_watch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index_status(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from index.reader import index_status, missing_message
+    from index.reader import IndexReader, index_status, missing_message
 
     found = index_status(settings.index_dir)
     if found is None:
         err(missing_message(settings.index_dir))
         return EXIT_ERROR
+    IndexReader.open(settings.index_dir).close()  # report only what opens: a damaged index exits 1, naming the file
     status = {"index_dir": str(settings.index_dir), **found}
     if args.json:
         print(json.dumps(status), file=out)

@@ -75,6 +75,13 @@ def _article_schema() -> tantivy.Schema:
     return builder.build()
 
 
+def require(generation: Path) -> None:
+    """Both keyword indexes of a generation exist (tantivy would quietly start an empty one)."""
+    for part in (SENTENCES, ARTICLES):
+        if not (generation / part / "meta.json").is_file():
+            raise FileNotFoundError(f"{generation / part / 'meta.json'} is missing")
+
+
 def _open(path: Path, schema: tantivy.Schema) -> tantivy.Index:
     index = tantivy.Index(schema, path=str(path), reuse=True)
     index.register_tokenizer(ANALYZER, analyzer())  # analyzers are not stored in the index: register on every open

@@ -12,8 +12,9 @@ import numpy as np
 
 from index.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from index.keyword import KeywordIndex
+from index.keyword import require as require_keyword_files
 from index.records import Hit
-from index.store import FORMAT, Manifest, connect, current_generation, rows_by_ids
+from index.store import FORMAT, Manifest, connect, current_generation, opening, rows_by_ids
 from index.table import SentenceTable, TableIndex
 
 
@@ -83,12 +84,10 @@ class IndexReader:
         # One query at a time: OpenMP threads only spin against the query encoder's own threads
         # (measured: dense search + ONNX encoding 8.2 ms p50 with 2 OpenMP threads, 3.2 ms with 1).
         faiss.omp_set_num_threads(1)
-        try:
+        with opening(generation / "vectors.faiss"):
             vectors = faiss.read_index(str(generation / "vectors.faiss"))
+        with opening(generation / "articles.faiss"):
             article_vectors = faiss.read_index(str(generation / "articles.faiss"))
-        except RuntimeError as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else "unknown error"
-            raise IndexCorrupt(f"index vectors in {generation} are unreadable ({reason}); rebuild with `citebot index build`") from None
         from index.ann import set_nprobe
 
         set_nprobe(vectors)
@@ -100,22 +99,22 @@ class IndexReader:
                 f"index {generation} is inconsistent: manifest says {manifest.sentences} sentences of "
                 f"dimension {manifest.dimension}, vectors hold {vectors.ntotal} of dimension {vectors.d}; rebuild it"
             )
-        try:
-            db = connect(generation / "meta.sqlite", readonly=True)
+        with opening(generation / "meta.sqlite"):
+            if not (generation / "meta.sqlite").is_file():
+                raise FileNotFoundError(generation / "meta.sqlite")
+            db = connect(generation / "meta.sqlite", readonly=True)  # a truncated file fails its first read (header size)
             count = db.execute("SELECT COUNT(*) FROM sentences").fetchone()[0]
-        except sqlite3.Error as exc:
-            raise IndexCorrupt(f"index metadata in {generation} is unreadable ({exc}); rebuild with `citebot index build`") from None
         if count != manifest.sentences:
             raise IndexCorrupt(f"index {generation} is inconsistent: {count} sentence rows, manifest says {manifest.sentences}; rebuild it")
-        try:
+        with opening(generation / "keyword"):
+            require_keyword_files(generation)
             keywords = KeywordIndex(generation)
+        with opening(generation / "table.npz"):
             table = SentenceTable.load(generation)
-        except (OSError, ValueError, KeyError) as exc:
-            raise IndexCorrupt(f"index keyword data in {generation} is unreadable ({exc}); rebuild with `citebot index build`") from None
         if (keywords.sentence_count, keywords.article_count, len(table)) != (manifest.sentences, manifest.articles, manifest.sentences):
             raise IndexCorrupt(f"index {generation} is inconsistent: keyword index holds {keywords.sentence_count} sentences and "
                                f"{keywords.article_count} articles, table {len(table)}, manifest {manifest.sentences} and "
-                               f"{manifest.articles}; rebuild it")
+                               f"{manifest.articles} (keyword/, table.npz); rebuild it with `citebot index build PATH...`")
         return cls(directory, generation, manifest, vectors, article_vectors, db, keywords, TableIndex(table))
 
     def check_dimension(self, dimension: int) -> None:

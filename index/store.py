@@ -173,3 +173,25 @@ def staged_directory(directory: Path, number: int) -> Iterator[Path]:
         if staged.exists():
             shutil.rmtree(staged, ignore_errors=True)
 
+
+
+# What opening a damaged or missing index file raises: SQLite, FAISS (RuntimeError), numpy and
+# tantivy (ValueError), zip/npz (KeyError, EOFError), the file system (OSError).
+DAMAGE = (sqlite3.DatabaseError, RuntimeError, ValueError, KeyError, EOFError, OSError)
+
+
+@contextmanager
+def opening(path: Path) -> Iterator[None]:
+    """Open (part of) a generation: any damage becomes one IndexCorrupt naming the file and the remedy.
+    Used by the reader and the writer alike, so every command reports a damaged index the same way."""
+    from index.errors import IndexCorrupt
+
+    try:
+        yield
+    except DAMAGE as exc:
+        if not path.exists():
+            what = "is missing"
+        else:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            what = f"is damaged ({reason})"
+        raise IndexCorrupt(f"index file {path} {what}; rebuild the index with `citebot index build PATH...`") from None

@@ -11,7 +11,7 @@ from index.errors import IndexMissing
 from index.ingest import SUPPORTED, load
 from index.reader import index_status, missing_message
 from index.records import Article, Skipped
-from index.store import connect, current_generation
+from index.store import connect, current_generation, opening
 from index.writer import ChangeReport, write
 
 
@@ -33,13 +33,16 @@ class SyncReport:
 def stored_articles(index_dir: Path) -> dict[str, str | None]:
     """article id -> path, in the live generation (empty when there is no index)."""
     generation = current_generation(index_dir)
-    if generation is None or not (generation / "meta.sqlite").exists():
+    if generation is None:
         return {}
-    db = connect(generation / "meta.sqlite", readonly=True)
-    try:
-        return {row["id"]: row["path"] for row in db.execute("SELECT id, path FROM articles")}
-    finally:
-        db.close()
+    with opening(generation / "meta.sqlite"):
+        if not (generation / "meta.sqlite").is_file():
+            raise FileNotFoundError(generation / "meta.sqlite")
+        db = connect(generation / "meta.sqlite", readonly=True)
+        try:
+            return {row["id"]: row["path"] for row in db.execute("SELECT id, path FROM articles")}
+        finally:
+            db.close()
 
 
 def resolve_targets(index_dir: Path, targets: Iterable[str]) -> tuple[list[str], list[str]]:

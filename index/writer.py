@@ -30,6 +30,7 @@ from index.store import (
     current_generation,
     next_generation_number,
     now_iso,
+    opening,
     prune,
     publish,
     staged_directory,
@@ -121,11 +122,25 @@ class GenerationWriter:
                 f"(dimension {manifest.dimension}), not {self.embedder.name!r}; rebuild it with "
                 f"`citebot index build` or set CITEBOT_MODEL={manifest.model}"
             )
-        shutil.copyfile(base / "meta.sqlite", staged / "meta.sqlite")
-        vectors, articles = faiss.read_index(str(base / "vectors.faiss")), faiss.read_index(str(base / "articles.faiss"))
-        self.table = SentenceTable.load(base)
-        self.keywords = keyword.KeywordWriter(staged, base)  # last: its threads are stopped by run()'s finally
-        return connect(staged / "meta.sqlite"), vectors, articles
+        with opening(base / "meta.sqlite"):
+            shutil.copyfile(base / "meta.sqlite", staged / "meta.sqlite")
+            db = connect(staged / "meta.sqlite")
+            db.execute("SELECT COUNT(*) FROM sentences").fetchone()
+            db.execute("SELECT COUNT(*) FROM articles").fetchone()
+        try:
+            with opening(base / "vectors.faiss"):
+                vectors = faiss.read_index(str(base / "vectors.faiss"))
+            with opening(base / "articles.faiss"):
+                articles = faiss.read_index(str(base / "articles.faiss"))
+            with opening(base / "table.npz"):
+                self.table = SentenceTable.load(base)
+            with opening(base / "keyword"):
+                keyword.require(base)
+                self.keywords = keyword.KeywordWriter(staged, base)  # last: its threads are stopped by run()'s finally
+        except IndexCorrupt:
+            db.close()
+            raise
+        return db, vectors, articles
 
     def run(self, upserts: Iterable[Article], removals: Iterable[str] = ()) -> ChangeReport:
         started = time.perf_counter()
