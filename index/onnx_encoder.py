@@ -47,6 +47,35 @@ def has_encoder(index_dir: Path, model: str, name: str = ENCODER_DIR) -> bool:
     return info is not None and info.get("model") == model
 
 
+EXPORTED_FILES = ("model.onnx", "tokenizer.json")
+
+
+def file_sizes(directory: Path, names: tuple[str, ...] = EXPORTED_FILES) -> dict[str, int]:
+    """What an export records about its files, to notice later that one was truncated or removed."""
+    return {name: (directory / name).stat().st_size for name in names}
+
+
+def export_problem(directory: Path, card: str, names: tuple[str, ...] = EXPORTED_FILES) -> str | None:
+    """Why an exported model directory (an encoder, a reranker) cannot be used, or None when it looks whole:
+    its card unreadable, a file missing, or a file whose size is not the one recorded at export."""
+    try:
+        info = json.loads((directory / card).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"{directory / card} is missing"
+    except (OSError, ValueError) as exc:
+        return f"{directory / card} is unreadable ({(str(exc).splitlines() or ['?'])[0][:100]})"
+    if not isinstance(info, dict):
+        return f"{directory / card} is unreadable"
+    recorded = info.get("files") or {}
+    for name in names:
+        path = directory / name
+        if not path.is_file():
+            return f"{path} is missing"
+        if name in recorded and path.stat().st_size != recorded[name]:
+            return f"{path} is damaged ({path.stat().st_size} bytes, {recorded[name]} when exported)"
+    return None
+
+
 def _worst_probe_cosine(candidate: Embedder, reference: Embedder) -> float:
     """The lowest cosine between two encoders' vectors of the probe sentences."""
     return float(np.min(np.sum(candidate.encode(PROBES) * reference.encode(PROBES), axis=1)))
@@ -132,7 +161,7 @@ def export(embedder: SentenceTransformerEmbedder, index_dir: Path) -> bool:
                 dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "embedding": {0: "batch"}},
             )
         info = {"model": embedder.name, "dimension": embedder.dimension,
-                "max_seq_length": int(model.max_seq_length or 512), "format": 1}
+                "max_seq_length": int(model.max_seq_length or 512), "format": 1, "files": file_sizes(staged)}
         (staged / "encoder.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
         worst = _worst_probe_cosine(OnnxQueryEmbedder(staged), embedder)
         if worst < MIN_PROBE_COSINE:
@@ -178,6 +207,7 @@ def quantize(index_dir: Path) -> bool:
             root.setLevel(level)
         info = json.loads((source / "encoder.json").read_text(encoding="utf-8"))
         info["precision"] = "int8"
+        info["files"] = file_sizes(staged)
         (staged / "encoder.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
         worst = _worst_probe_cosine(OnnxQueryEmbedder(staged), OnnxQueryEmbedder(source))
         if worst < MIN_INT8_COSINE:
@@ -202,6 +232,10 @@ def document_embedder(model: str, index_dir: Path, encoder: str = "auto") -> Emb
     if model.startswith(FAKE_PREFIX):
         return make_embedder(model)
     has_int8 = has_encoder(index_dir, model, INT8_DIR)
+    if (index_dir / INT8_DIR).exists() and (problem := export_problem(index_dir / INT8_DIR, "encoder.json")):
+        log.warning("the int8 build encoder is damaged: %s; %s", problem,
+                    "quantising it again" if encoder == "int8" else "building with the model itself")
+        has_int8 = False
     if encoder == "torch" or (encoder == "auto" and not has_int8):
         return make_embedder(model)
     if has_int8:
@@ -227,7 +261,22 @@ def ensure_encoder(embedder: Embedder, index_dir: Path) -> None:
 
 
 def query_embedder(model: str, index_dir: Path, prefer: str = "auto") -> Embedder:
-    """The fast ONNX encoder when the index carries one for this model, else the model itself."""
-    if prefer != "torch" and has_encoder(index_dir, model):
-        return OnnxQueryEmbedder(index_dir / ENCODER_DIR)
-    return make_embedder(model)
+    """The fast ONNX encoder when the index carries one for this model, else the model itself. A
+    damaged encoder is never used: it is exported again from the model (it is derived from it), with
+    one warning line; if that fails, the model itself answers, with another."""
+    directory = index_dir / ENCODER_DIR
+    if prefer == "torch" or model.startswith(FAKE_PREFIX):
+        return make_embedder(model)
+    if not directory.exists():
+        return make_embedder(model)
+    problem = export_problem(directory, "encoder.json")
+    if problem is None and has_encoder(index_dir, model):
+        return OnnxQueryEmbedder(directory)
+    if problem is None:
+        return make_embedder(model)  # an encoder of another model: the index's model check speaks for it
+    log.warning("the query encoder is damaged: %s; exporting it again from the model (once, about 10 s)", problem)
+    reference = make_embedder(model)
+    if isinstance(reference, SentenceTransformerEmbedder) and export(reference, index_dir):
+        return OnnxQueryEmbedder(directory)
+    log.warning("could not export the query encoder again; answering with the model itself (slower start)")
+    return reference

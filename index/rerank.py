@@ -32,6 +32,7 @@ from typing import Protocol
 import numpy as np
 
 from index.errors import ModelError
+from index.onnx_encoder import export_problem, file_sizes
 from index.rerank_text import pair_tokenizer
 
 log = logging.getLogger("citebot.rerank")
@@ -137,11 +138,15 @@ def export_dir(index_dir: Path, artifact: Path) -> Path:
 
 
 def has_export(index_dir: Path, artifact: Path = ARTIFACT) -> bool:
-    try:
-        info = json.loads((export_dir(index_dir, artifact) / "reranker.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    """The index carries a whole export of this artifact (a damaged one is exported again, with a warning)."""
+    directory = export_dir(index_dir, artifact)
+    if not directory.exists():
         return False
-    return info.get("artifact") == artifact_id(artifact)
+    problem = export_problem(directory, "reranker.json")
+    if problem is not None:
+        log.warning("the exported reranker is damaged: %s; exporting it again", problem)
+        return False
+    return bool(json.loads((directory / "reranker.json").read_text(encoding="utf-8")).get("artifact") == artifact_id(artifact))
 
 
 def export(index_dir: Path, artifact: Path = ARTIFACT, card: Path | None = None) -> Path:
@@ -194,10 +199,12 @@ def export(index_dir: Path, artifact: Path = ARTIFACT, card: Path | None = None)
         int8_worst = _worst(OnnxReranker(staged, threads=1, model_file="model-int8.onnx"), reference)
         if int8_worst <= INT8_TOLERANCE:
             os.replace(staged / "model-int8.onnx", staged / "model.onnx")
-            (staged / "reranker.json").write_text(json.dumps({**meta, "precision": "int8"}), encoding="utf-8")
+            meta["precision"] = "int8"
         else:
             log.warning("int8 reranker too far from its reference scores (%.3f); keeping fp32", int8_worst)
             (staged / "model-int8.onnx").unlink()
+            meta["precision"] = "fp32"
+        (staged / "reranker.json").write_text(json.dumps({**meta, "files": file_sizes(staged)}), encoding="utf-8")
         old = target.parent / f".old-{target.name}-{os.getpid()}"
         if target.exists():
             os.replace(target, old)
@@ -236,7 +243,7 @@ def make_reranker(setting: str, index_dir: Path, notify=None) -> Reranker | None
         return CrossEncoderReranker(setting)
     if not has_export(index_dir, artifact):
         if notify:
-            notify("this index has no exported reranker yet: exporting it once (about 10 s)")
+            notify("exporting the reranker for this index (once, about 10 s)")
         export(index_dir, artifact)
     return OnnxReranker(export_dir(index_dir, artifact))
 

@@ -78,12 +78,33 @@ def generation_dirs(directory: Path) -> list[Path]:
 
 
 def current_generation(directory: Path) -> Path | None:
-    """The live generation directory, or None when no complete generation exists."""
+    """The live generation directory, or None when no complete generation exists. A damaged CURRENT
+    beside generations raises IndexCorrupt naming the newest intact one (a writer must never take
+    the index for empty and publish over it)."""
     try:
         name = (directory / CURRENT).read_text(encoding="utf-8").strip()
     except (FileNotFoundError, NotADirectoryError):
         return None
-    return directory / name if GEN.fullmatch(name) else None
+    except (OSError, UnicodeDecodeError):
+        name = ""
+    if GEN.fullmatch(name):
+        return directory / name
+    intact = [g for g in generation_dirs(directory) if _manifest_readable(g)]
+    if not intact:
+        return None
+    from index.errors import IndexCorrupt
+
+    newest = intact[-1]
+    raise IndexCorrupt(f"{directory / CURRENT} is damaged (it names no generation: {name[:40]!r}); the newest intact "
+                       f"generation is {newest.name}: point CURRENT at it with `echo {newest.name} > {directory / CURRENT}`, "
+                       f"or rebuild the index with `citebot index build PATH...`")
+
+
+def _manifest_readable(generation: Path) -> bool:
+    try:
+        return isinstance(json.loads((generation / "manifest.json").read_text(encoding="utf-8")), dict)
+    except (OSError, ValueError):
+        return False
 
 
 def next_generation_number(directory: Path) -> int:

@@ -56,3 +56,23 @@ def test_every_command_names_the_damaged_file_and_loses_nothing(fake_env: Path, 
     assert cli("index", "build", str(folder))[0] == EXIT_OK  # the stated remedy
     code, out = cli("ask", "--json", "Who co-chaired the session?")
     assert code == EXIT_OK and "Tamm" in out
+
+
+@pytest.mark.parametrize("content", [b"", b"gen-00", b"\xff\xfe\x00garbage"])
+def test_damaged_current_names_the_newest_intact_generation(fake_env: Path, tmp_path: Path, content: bytes,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("index", "build", str(SAMPLES))[0] == EXIT_OK
+    extra = tmp_path / "extra.txt"
+    extra.write_text("Tartu will reopen tram line 4 next spring, the city council said.\n", encoding="utf-8")
+    assert cli("index", "add", str(extra))[0] == EXIT_OK  # generation 2
+    (fake_env / "CURRENT").write_bytes(content)
+    capsys.readouterr()
+    for command in (["ask", "When will the tram line reopen?"], ["index", "add", str(extra)], ["index", "status"],
+                    ["index", "remove", "port-aalborg-strike-2026-03"]):
+        code, _ = cli(*command)
+        err = capsys.readouterr().err
+        assert code == EXIT_ERROR and "CURRENT is damaged" in err and "gen-000002" in err, (command, err)
+    assert sorted(p.name for p in fake_env.glob("gen-*")) == ["gen-000001", "gen-000002"]  # nothing published over it
+    (fake_env / "CURRENT").write_text("gen-000002\n", encoding="utf-8")  # the stated remedy
+    code, out = cli("ask", "--json", "When will the tram line reopen?")
+    assert code == EXIT_OK and "tram line 4" in out

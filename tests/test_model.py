@@ -213,3 +213,44 @@ def test_int8_build_encoder_is_close_to_the_model_answers_and_later_adds_avoid_t
     env.pop("CITEBOT_BUILD_ENCODER")  # the default (auto) follows the index: int8, no torch
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def exported_samples(tmp_path_factory, real_embedder) -> Path:  # type: ignore[no-untyped-def]
+    from index.rerank import ensure_export
+
+    directory = tmp_path_factory.mktemp("damaged") / "ix"
+    answerer_for([SAMPLES], directory, real_embedder)  # exports the query encoder
+    ensure_export(directory, "builtin")
+    return directory
+
+
+@pytest.mark.parametrize("how", ["truncate", "delete"])
+@pytest.mark.parametrize("name", ["encoder/encoder.json", "encoder/model.onnx", "encoder/tokenizer.json",
+                                  "reranker/*/model.onnx", "reranker/*/reranker.json"])
+def test_a_damaged_export_is_exported_again_with_one_warning(exported_samples: Path, name: str, how: str,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    import io
+    import logging
+
+    from bot.cli import run
+
+    path = next(exported_samples.glob(name))
+    if how == "delete":
+        path.unlink()
+    else:
+        path.write_bytes(path.read_bytes()[: max(1, path.stat().st_size // 2)])
+    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(exported_samples))
+    monkeypatch.setenv("CITEBOT_RERANKER", "builtin")
+    monkeypatch.delenv("CITEBOT_MODEL", raising=False)
+    with caplog.at_level(logging.WARNING):
+        out = io.StringIO()
+        assert run(["ask", "--json", "Who co-chaired the session?"], out=out) == 0
+    assert "Tamm" in out.getvalue() and '"rerank": ' in out.getvalue()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "damaged" in warnings[0] and path.name in warnings[0], warnings
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert run(["ask", "--json", "Who co-chaired the session?"], out=io.StringIO()) == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # whole again: no more warnings
