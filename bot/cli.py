@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -47,14 +48,19 @@ def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, f
     from index.onnx_encoder import document_embedder
     from index.writer import write
 
+    started = time.perf_counter()
+    err(f"reading {', '.join(args.paths)[:200]}")
     articles, skipped = load(args.paths)
     for s in skipped:
         err(f"skipped {s.path}: {s.reason}")
     if not articles and fresh:
         err("no articles to index: nothing was built (the previous index, if any, is unchanged)")
         return EXIT_ERROR
+    if fresh and not settings.model.startswith("fake:"):
+        err(f"loading the model {settings.model}")
     embedder = (document_embedder(settings.model, settings.index_dir, settings.build_encoder) if fresh
-                else embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder))
+                else embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder, notify=err))
+    err(f"indexing {len(articles)} articles (embedding what is new, then writing a new generation)")
     report = write(settings.index_dir, embedder, articles, fresh=fresh,
                    progress=progress_bar("embedding"), notify=err)
     prepare_reranker(settings)
@@ -71,7 +77,7 @@ def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, f
         f"this run: {len(report.added)} added, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged, {len(skipped)} skipped files; "
         f"{report.sentences_embedded} sentences embedded, {report.sentences_reused} reused "
-        f"in {report.seconds:.1f}s",
+        f"in {time.perf_counter() - started:.1f}s",
         file=out,
     )
     return EXIT_PARTIAL if skipped else EXIT_OK
@@ -97,7 +103,7 @@ def cmd_index_sync(args: argparse.Namespace, settings: Settings, out: TextIO) ->
     if not folder.is_dir():
         err(not_a_folder(folder))
         return EXIT_ERROR
-    embedder = embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder)
+    embedder = embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder, notify=err)
     report = sync(settings.index_dir, embedder, folder, notify=err, progress=progress_bar("embedding"))
     prepare_reranker(settings)
     for s in report.skipped:
@@ -284,6 +290,10 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     try:
         settings = settings_for(args)
+        if args.command == "index" or args.command == "serve":
+            from index.ingest import set_max_article_chars
+
+            set_max_article_chars(settings.max_article_chars)
         if args.command == "index":
             if args.index_command == "status":
                 return cmd_index_status(args, settings, out)

@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.answer import DEFAULT_ABSTAIN_BELOW
 from index.embedders import DEFAULT_MODEL
 from index.errors import CitebotError
+from index.records import MAX_ARTICLE_CHARS
 
 DEFAULT_INDEX_DIR = "citebot_index"
 DEFAULT_TOP_K = 5
@@ -86,6 +87,7 @@ class Settings:
     query_encoder: str = "auto"  # auto: the index's ONNX encoder when present; torch: always sentence-transformers
     build_encoder: str = "auto"  # what writes sentence vectors: torch (the model), int8 (its quantised ONNX
     # export) or auto (int8 when the index already has an int8 encoder, else torch)
+    max_article_chars: int = MAX_ARTICLE_CHARS  # longer articles are skipped with the reason
     reranker: str = "builtin"  # builtin, none, a reranker artifact (.npz) or a sentence-transformers CrossEncoder
 
     @classmethod
@@ -113,5 +115,6 @@ class Settings:
             query_encoder=_choice(env, "CITEBOT_QUERY_ENCODER", ("auto", "onnx", "torch")),
             build_encoder=_choice(env, "CITEBOT_BUILD_ENCODER", ("auto", "torch", "int8")),
             reranker=_reranker(env.get("CITEBOT_RERANKER", "")),
+            max_article_chars=_int(env, "CITEBOT_MAX_ARTICLE_CHARS", MAX_ARTICLE_CHARS),
             watch_dir=Path(env["CITEBOT_WATCH_DIR"]).expanduser() if env.get("CITEBOT_WATCH_DIR", "").strip() else None,
         )

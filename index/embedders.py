@@ -168,17 +168,23 @@ class LazyEmbedder:
         return self.loaded.encode(texts, progress=progress)
 
 
-def embedder_for_writes(name: str, index_dir: Path, encoder: str = "auto") -> Embedder:
+def embedder_for_writes(name: str, index_dir: Path, encoder: str = "auto",
+                        notify: Callable[[str], None] | None = None) -> Embedder:
     """For adding to an existing index: loaded only if something must be embedded.
     ``encoder``: "torch" (the model), "int8" (its quantised ONNX export) or "auto" (int8 when the
     index has an int8 encoder), see onnx_encoder.document_embedder."""
     from index.onnx_encoder import document_embedder
     from index.reader import index_status
 
+    def load() -> Embedder:
+        if notify and not name.startswith(FAKE_PREFIX):
+            notify(f"loading the model {name} to embed new sentences")
+        return document_embedder(name, index_dir, encoder)
+
     status = index_status(index_dir)
     if status is None:
-        return document_embedder(name, index_dir, encoder)  # a first build embeds everything
-    return LazyEmbedder(name, int(status["dimension"]), lambda: document_embedder(name, index_dir, encoder))  # type: ignore[call-overload]
+        return load()  # a first build embeds everything
+    return LazyEmbedder(name, int(status["dimension"]), load)  # type: ignore[call-overload]
 
 
 def make_embedder(name: str) -> Embedder:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from index.clean import find_structure, iso_date, normalise_text
-from index.records import Article, Skipped, derived_id
+from index.records import MAX_ARTICLE_CHARS, Article, Skipped, derived_id
 
 TEXT_SUFFIXES = {".txt", ".text"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
@@ -20,7 +20,12 @@ JSON_SUFFIXES = {".json"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 SUPPORTED = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFIXES
 MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_ARTICLE_CHARS = 2_000_000
+_limits = {"article_chars": MAX_ARTICLE_CHARS}
+
+
+def set_max_article_chars(limit: int) -> None:
+    """The longest article (in characters, after cleaning) that is indexed; longer ones are skipped."""
+    _limits["article_chars"] = int(limit)
 FIELDS = ("id", "title", "source", "url", "published", "text")
 
 
@@ -76,8 +81,9 @@ def make_article(
     body = normalise_text(text)
     if not body.strip():
         raise UnreadableError("article text is empty")
-    if len(body) > MAX_ARTICLE_CHARS:
-        raise UnreadableError(f"article too long ({len(body)} characters, limit {MAX_ARTICLE_CHARS})")
+    if len(body) > _limits["article_chars"]:
+        raise UnreadableError(f"article too long ({len(body)} characters, limit {_limits['article_chars']}: "
+                              f"CITEBOT_MAX_ARTICLE_CHARS)")
     found = find_structure(body)
     if not found.spans:
         raise UnreadableError("no article prose found (only headings or boilerplate)")

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -248,15 +249,17 @@ def document_embedder(model: str, index_dir: Path, encoder: str = "auto") -> Emb
     return OnnxQueryEmbedder(index_dir / INT8_DIR) if quantize(index_dir) else reference
 
 
-def ensure_encoder(embedder: Embedder, index_dir: Path) -> None:
+def ensure_encoder(embedder: Embedder, index_dir: Path, notify: Callable[[str], None] | None = None) -> None:
     """Export the query encoder once per index and model (no-op for other embedders)."""
-    if has_encoder(index_dir, embedder.name):
+    if has_encoder(index_dir, embedder.name) and export_problem(index_dir / ENCODER_DIR, "encoder.json") is None:
         return
     if isinstance(embedder, LazyEmbedder):
         if embedder.name.startswith(FAKE_PREFIX):
             return
         embedder = embedder.loaded  # an index from before encoders were exported: load the model once
     if isinstance(embedder, SentenceTransformerEmbedder):
+        if notify:
+            notify("exporting the query encoder for fast answers (once per index)")
         export(embedder, index_dir)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+MAX_ARTICLE_CHARS = 2_000_000  # default of CITEBOT_MAX_ARTICLE_CHARS: longer articles are skipped with the reason
+
 
 def content_hash(text: str) -> str:
     """Stable hash of an article body; equal bodies are never embedded twice."""

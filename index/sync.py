@@ -27,6 +27,8 @@ class SyncReport:
                 f"unchanged {len(c.unchanged)}, skipped {len(self.skipped)}")
         if self.skipped:
             line += " (" + "; ".join(f"{Path(s.path).name}: {s.reason}" for s in self.skipped) + ")"
+        if self.unknown:
+            line += f", not in the index {len(self.unknown)} (" + "; ".join(self.unknown) + ")"
         return line + f" -> generation {c.generation}: {c.articles_total} articles, {c.sentences_total} sentences"
 
 

@@ -368,7 +368,7 @@ def write(
     lock = writer_lock(directory, notify=notify)
     try:
         report = GenerationWriter(directory, embedder, fresh, progress, ann_threshold).run(upserts, removals)
-        ensure_encoder(embedder, directory)  # the fast query encoder, exported once per index and model
+        ensure_encoder(embedder, directory, notify)  # the fast query encoder, exported once per index and model
         return report
     finally:
         lock.release()

@@ -228,3 +228,12 @@ def test_untitled_article_is_named_once(fake_env: Path, tmp_path: Path) -> None:
     assert line.count("note.txt") == 1 and "/news/inbox/note.txt" in line
     titled = cite(Citation("a1", "Port strike ends", "Wire", None, "2026-03-10", "/news/a.txt", 0, 0, 5, "Text."))
     assert titled == "Port strike ends \u2014 Wire, 2026-03-10 </news/a.txt>"
+
+
+def test_writes_say_what_they_do_and_removal_counts_unknown_ids(fake_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = cli("index", "build", str(SAMPLES))
+    err = capsys.readouterr().err
+    assert code == EXIT_OK and "reading" in err and "indexing 7 articles" in err
+    assert " in " in out and out.rstrip().endswith("s")
+    code, out = cli("index", "remove", "no-such-id")
+    assert code == EXIT_PARTIAL and "not in the index 1 (no-such-id)" in out

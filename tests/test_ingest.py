@@ -95,10 +95,23 @@ def test_duplicates_are_reported_once(tmp_path: Path) -> None:
     assert reasons[0].startswith("duplicate article id 'same'") and reasons[1].startswith("same text as")
 
 
-def test_huge_article_is_refused(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import index.ingest
+def test_huge_article_is_refused_at_the_configured_limit(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import io
 
-    monkeypatch.setattr(index.ingest, "MAX_ARTICLE_CHARS", 1000)
+    from bot.cli import run
+    from index.ingest import set_max_article_chars
+    from index.records import MAX_ARTICLE_CHARS
+
     (tmp_path / "big.txt").write_text("A long sentence about the budget. " * 100, encoding="utf-8")
-    articles, skipped = load([tmp_path])
-    assert articles == [] and "too long" in skipped[0].reason
+    try:
+        set_max_article_chars(1000)
+        articles, skipped = load([tmp_path])
+        assert articles == [] and "too long" in skipped[0].reason and "CITEBOT_MAX_ARTICLE_CHARS" in skipped[0].reason
+        set_max_article_chars(10_000)
+        assert len(load([tmp_path])[0]) == 1
+        monkeypatch.setenv("CITEBOT_MODEL", "fake:hash-64")
+        monkeypatch.setenv("CITEBOT_INDEX_DIR", str(tmp_path / "ix"))
+        monkeypatch.setenv("CITEBOT_MAX_ARTICLE_CHARS", "500")  # the setting reaches the CLI's reading
+        assert run(["index", "build", str(tmp_path / "big.txt")], out=io.StringIO()) == 1
+    finally:
+        set_max_article_chars(MAX_ARTICLE_CHARS)
