@@ -254,3 +254,23 @@ def test_a_damaged_export_is_exported_again_with_one_warning(exported_samples: P
     with caplog.at_level(logging.WARNING):
         assert run(["ask", "--json", "Who co-chaired the session?"], out=io.StringIO()) == 0
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # whole again: no more warnings
+
+
+@pytest.mark.parametrize("name", ["encoder/encoder.json", "encoder/model.onnx", "encoder/tokenizer.json"])
+def test_writes_with_a_damaged_encoder_export_it_again(tmp_path: Path, real_embedder, name: str,  # type: ignore[no-untyped-def]
+                                                      monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    from bot.cli import run
+    from index.onnx_encoder import ENCODER_DIR, export_problem
+
+    directory = tmp_path / "ix"
+    answerer_for([SAMPLES], directory, real_embedder)
+    path = directory / name
+    path.write_bytes(path.read_bytes()[: max(1, path.stat().st_size // 2)])
+    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(directory))
+    monkeypatch.delenv("CITEBOT_MODEL", raising=False)
+    for command in (["index", "add", str(SAMPLES)], ["index", "remove", "no-such-id"], ["index", "status"]):
+        assert run(command, out=io.StringIO()) in (0, 3), command
+    assert export_problem(directory / ENCODER_DIR, "encoder.json") is None  # `index add` exported it again
+    assert "exporting the query encoder" in capsys.readouterr().err
