@@ -84,7 +84,6 @@ class Answer:
     retrieval: float | None = None  # the hybrid retrieval score before reranking
 
 
-
 @dataclass(frozen=True)
 class Result:
     question: str

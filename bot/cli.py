@@ -290,7 +290,7 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     try:
         settings = settings_for(args)
-        if args.command == "index" or args.command == "serve":
+        if args.command in ("index", "serve"):
             from index.ingest import set_max_article_chars
 
             set_max_article_chars(settings.max_article_chars)

@@ -82,6 +82,17 @@ def _worst_probe_cosine(candidate: Embedder, reference: Embedder) -> float:
     return float(np.min(np.sum(candidate.encode(PROBES) * reference.encode(PROBES), axis=1)))
 
 
+def padded_feeds(encodings) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    """ONNX inputs for a batch of `tokenizers` encodings, zero-padded to the longest."""
+    width = max(len(e.ids) for e in encodings)
+    feeds = {name: np.zeros((len(encodings), width), np.int64) for name in ("input_ids", "attention_mask", "token_type_ids")}
+    for row, e in enumerate(encodings):
+        feeds["input_ids"][row, : len(e.ids)] = e.ids
+        feeds["attention_mask"][row, : len(e.ids)] = e.attention_mask
+        feeds["token_type_ids"][row, : len(e.ids)] = e.type_ids
+    return feeds
+
+
 class OnnxQueryEmbedder:
     """Embedder protocol over an exported encoder directory."""
 
@@ -107,16 +118,7 @@ class OnnxQueryEmbedder:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(texts), MAX_BATCH):
             batch = self.tokenizer.encode_batch(texts[start: start + MAX_BATCH])
-            width = max(len(e.ids) for e in batch)
-            feeds = {
-                "input_ids": np.zeros((len(batch), width), np.int64),
-                "attention_mask": np.zeros((len(batch), width), np.int64),
-                "token_type_ids": np.zeros((len(batch), width), np.int64),
-            }
-            for row, e in enumerate(batch):
-                feeds["input_ids"][row, : len(e.ids)] = e.ids
-                feeds["attention_mask"][row, : len(e.ids)] = e.attention_mask
-                feeds["token_type_ids"][row, : len(e.ids)] = e.type_ids
+            feeds = padded_feeds(batch)
             vectors = self.session.run(None, {k: v for k, v in feeds.items() if k in self.inputs})[0]
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             out[start: start + len(batch)] = vectors / np.where(norms == 0, 1.0, norms)
@@ -268,9 +270,7 @@ def query_embedder(model: str, index_dir: Path, prefer: str = "auto") -> Embedde
     damaged encoder is never used: it is exported again from the model (it is derived from it), with
     one warning line; if that fails, the model itself answers, with another."""
     directory = index_dir / ENCODER_DIR
-    if prefer == "torch" or model.startswith(FAKE_PREFIX):
-        return make_embedder(model)
-    if not directory.exists():
+    if prefer == "torch" or model.startswith(FAKE_PREFIX) or not directory.exists():
         return make_embedder(model)
     problem = export_problem(directory, "encoder.json")
     if problem is None and has_encoder(index_dir, model):

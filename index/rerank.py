@@ -32,7 +32,7 @@ from typing import Protocol
 import numpy as np
 
 from index.errors import ModelError
-from index.onnx_encoder import export_problem, file_sizes
+from index.onnx_encoder import export_problem, file_sizes, padded_feeds
 from index.rerank_text import pair_tokenizer
 
 log = logging.getLogger("citebot.rerank")
@@ -80,16 +80,8 @@ class OnnxReranker:
     def score(self, question: str, passages: list[str]) -> np.ndarray:
         if not passages:
             return np.zeros(0)
-        encoded = self.tokenizer.encode_batch([(question, p) for p in passages])
-        width = max(len(e.ids) for e in encoded)
-        ids = np.zeros((len(encoded), width), np.int64)
-        types = np.zeros_like(ids)
-        mask = np.zeros_like(ids)
-        for row, e in enumerate(encoded):
-            ids[row, : len(e.ids)] = e.ids
-            types[row, : len(e.ids)] = e.type_ids
-            mask[row, : len(e.ids)] = 1
-        return self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0].astype(np.float64)
+        feeds = padded_feeds(self.tokenizer.encode_batch([(question, p) for p in passages]))
+        return self.session.run(None, feeds)[0].astype(np.float64)
 
 
 class CrossEncoderReranker:
@@ -224,28 +216,26 @@ def _worst(reranker: OnnxReranker, reference: list[dict]) -> float:  # type: ign
     return worst
 
 
-def ensure_export(index_dir: Path, setting: str, notify=None) -> None:  # type: ignore[no-untyped-def]
-    """At build time: export the configured built-in reranker once per index and artifact."""
+def ensure_export(index_dir: Path, setting: str, notify=None) -> Path | None:  # type: ignore[no-untyped-def]
+    """The export of the built-in (or another .npz) reranker beside the index, made once per index and
+    artifact (at build time, or at the first question of an older index); None for ``none`` or a
+    CrossEncoder name."""
     artifact = _artifact(setting) if setting != NONE else None
-    if artifact is None or has_export(index_dir, artifact):
-        return
-    if notify:
-        notify("exporting the reranker for fast answers (once per index)")
-    export(index_dir, artifact)
+    if artifact is None:
+        return None
+    if not has_export(index_dir, artifact):
+        if notify:
+            notify("exporting the reranker for fast answers (once per index, about 10 s)")
+        return export(index_dir, artifact)
+    return export_dir(index_dir, artifact)
 
 
 def make_reranker(setting: str, index_dir: Path, notify=None) -> Reranker | None:  # type: ignore[no-untyped-def]
     """The reranker CITEBOT_RERANKER names, or None for ``none``."""
     if setting == NONE:
         return None
-    artifact = _artifact(setting)
-    if artifact is None:
-        return CrossEncoderReranker(setting)
-    if not has_export(index_dir, artifact):
-        if notify:
-            notify("exporting the reranker for this index (once, about 10 s)")
-        export(index_dir, artifact)
-    return OnnxReranker(export_dir(index_dir, artifact))
+    directory = ensure_export(index_dir, setting, notify)
+    return OnnxReranker(directory) if directory is not None else CrossEncoderReranker(setting)
 
 
 RERANK_TOP = 10  # distinct candidates the reranker reads per question (its cost: see bench/eval_rerank.py)
@@ -268,28 +258,29 @@ def rerank(question: str, retrieved, reranker: Reranker, top: int = RERANK_TOP, 
     from index.hybrid import Retrieved
 
     hits = retrieved.hits
-    head: list[int] = []
-    keys: dict[str, int] = {}
+    slot_of: dict[str, int] = {}  # distinct text -> its slot among the texts scored
+    firsts: list[int] = []  # the first hit of each slot
+    slots: list[int] = []  # the slot of each hit of the head (a prefix of the hits)
     for i, hit in enumerate(hits):
         key = _key(hit.text)
-        if key not in keys:
-            if len(keys) == top:
+        if key not in slot_of:
+            if len(slot_of) == top:
                 break
-            keys[key] = len(keys)
-        head.append(i)
-    if not head:
+            slot_of[key] = len(firsts)
+            firsts.append(i)
+        slots.append(slot_of[key])
+    if not slots:
         return retrieved
-    first = {k: next(i for i in head if _key(hits[i].text) == k) for k in keys}
-    logits = reranker.score(question, [passage_of(hits[first[k]]) for k in keys])
-    logit = np.asarray([logits[keys[_key(hits[i].text)]] for i in head])
-    fused = np.asarray([hits[i].score for i in head]) + weight * logit
-    order = [head[j] for j in np.argsort(-fused, kind="stable")]
-    rank_of = {i: j for j, i in enumerate(head)}
-    new_hits = [replace(hits[i], score=float(fused[rank_of[i]]),
-                        extra={**hits[i].extra, "rerank": float(logit[rank_of[i]]), "retrieval": hits[i].score})
-                for i in order] + hits[len(head):]
-    index = np.asarray(order + list(range(len(head), len(hits))), dtype=np.int64)
-    signals = {**retrieved.signals, "rerank_max": float(logit.max()), "rerank_top": float(logit[rank_of[order[0]]])}
+    logits = reranker.score(question, [passage_of(hits[i]) for i in firsts])
+    logit = logits[np.asarray(slots)]
+    head = len(slots)
+    fused = np.asarray([h.score for h in hits[:head]]) + weight * logit
+    order = [int(j) for j in np.argsort(-fused, kind="stable")]
+    new_hits = [replace(hits[i], score=float(fused[i]),
+                        extra={**hits[i].extra, "rerank": float(logit[i]), "retrieval": hits[i].score})
+                for i in order] + hits[head:]
+    index = np.asarray(order + list(range(head, len(hits))), dtype=np.int64)
+    signals = {**retrieved.signals, "rerank_max": float(logit.max()), "rerank_top": float(logit[order[0]])}
     return Retrieved(new_hits, retrieved.vectors[index], signals)
 
 
