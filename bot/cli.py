@@ -20,6 +20,10 @@ from index.errors import CitebotError, QuestionError
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
 
+class UsageError(CitebotError):
+    """A command line that cannot be run as given (exit status 2)."""
+
+
 def err(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -44,13 +48,11 @@ def progress_bar(label: str) -> Callable[[int, int], None] | None:
 
 def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, fresh: bool) -> int:
     from index.embedders import embedder_for_writes
-    from index.ingest import load
     from index.onnx_encoder import document_embedder
     from index.writer import write
 
     started = time.perf_counter()
-    err(f"reading {', '.join(args.paths)[:200]}")
-    articles, skipped = load(args.paths)
+    articles, skipped = read_sources(args.paths, args.urls, settings)
     for s in skipped:
         err(f"skipped {s.path}: {s.reason}")
     if not articles and fresh:
@@ -81,6 +83,36 @@ def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, f
         file=out,
     )
     return EXIT_PARTIAL if skipped else EXIT_OK
+
+
+def fetcher_for(settings: Settings):  # type: ignore[no-untyped-def]
+    from index.fetch import Fetcher
+
+    return Fetcher(timeout=settings.fetch_timeout, attempts=settings.fetch_retries + 1)
+
+
+def read_sources(sources: list[str], url_file: str | None, settings: Settings) -> tuple[list, list]:  # type: ignore[type-arg]
+    """Articles from files, folders and URLs (given, or listed one per line in ``url_file``)."""
+    from index.ingest import load
+    from index.web import load_urls, split_sources, url_list
+
+    urls, paths = split_sources(sources)
+    if url_file:
+        urls += url_list(url_file)
+    if not urls and not paths:
+        raise UsageError("give files, folders or URLs to index (or --urls FILE with one URL per line)")
+    articles, skipped = [], []
+    if paths:
+        err(f"reading {', '.join(paths)[:200]}")
+        articles, skipped = load(paths)
+    if urls:
+        err(f"fetching {len(urls)} URL(s)")
+        with fetcher_for(settings) as fetcher:
+            fetched, failed = load_urls(urls, fetcher)
+        known = {a.id for a in articles}
+        articles += [a for a in fetched if a.id not in known]
+        skipped += failed
+    return articles, skipped
 
 
 def cmd_index_remove(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -139,6 +171,42 @@ def cmd_index_watch(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         watcher.stop()
     return EXIT_OK
+
+
+def cmd_index_follow(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
+    from bot.logs import setup_logging
+    from index.embedders import embedder_for_writes
+    from index.feeds import FeedFollower
+
+    setup_logging(settings.log_level, [])
+    interval = args.interval if args.interval is not None else settings.feed_interval
+    follower = FeedFollower(args.feeds, settings.index_dir,
+                            embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder, notify=err),
+                            interval=interval, fetcher=fetcher_for(settings))
+    log = logging.getLogger("citebot.feeds")
+    if not args.once:
+        log.info("following %d feed(s) every %gs (Ctrl-C to stop)", len(follower.feeds), interval)
+    try:
+        reports = follower.poll_due()
+        prepare_reranker(settings)  # a first index made from feeds is ready for `ask` without torch
+        if args.once:
+            return EXIT_PARTIAL if any(r.error or r.failed for r in reports) else EXIT_OK
+        follower.loop()
+    finally:
+        follower.stop()
+    return EXIT_OK
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
 
 
 def cmd_index_status(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -251,15 +319,23 @@ def parser() -> argparse.ArgumentParser:
 
     idx = sub.add_parser("index", help="build and inspect the index").add_subparsers(dest="index_command", required=True)
     build = idx.add_parser("build", parents=[common], help="build the index from scratch from files or directories")
-    build.add_argument("paths", nargs="+", metavar="PATH")
-    add = idx.add_parser("add", parents=[common], help="add new or changed articles; unchanged ones are not re-embedded")
-    add.add_argument("paths", nargs="+", metavar="PATH")
+    build.add_argument("paths", nargs="*", metavar="PATH|URL")
+    build.add_argument("--urls", metavar="FILE", help="a file of page URLs to fetch, one per line")
+    add = idx.add_parser("add", parents=[common], help="add new or changed articles (files, folders or page URLs); "
+                                                       "unchanged ones are not re-embedded")
+    add.add_argument("paths", nargs="*", metavar="PATH|URL")
+    add.add_argument("--urls", metavar="FILE", help="a file of page URLs to fetch, one per line")
     remove = idx.add_parser("remove", parents=[common], help="remove articles by id, file or folder path")
     remove.add_argument("targets", nargs="+", metavar="ID|PATH")
     sync = idx.add_parser("sync", parents=[common], help="make the index mirror a folder (adds, updates, removes)")
     sync.add_argument("folder", metavar="DIR")
     watch = idx.add_parser("watch", parents=[common], help="follow a folder and ingest what changes")
     watch.add_argument("folder", metavar="DIR")
+    follow = idx.add_parser("follow", parents=[common], help="poll RSS/Atom feeds and add their new items")
+    follow.add_argument("feeds", nargs="+", metavar="FEED_URL")
+    follow.add_argument("--interval", type=seconds, default=None, metavar="SECONDS",
+                        help="seconds between polls of each feed (default $CITEBOT_FEED_INTERVAL or 300)")
+    follow.add_argument("--once", action="store_true", help="poll each feed once and exit (for cron)")
     status = idx.add_parser("status", parents=[common], help="what the index holds")
     status.add_argument("--json", action="store_true")
 
@@ -303,12 +379,17 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
                 return cmd_index_sync(args, settings, out)
             if args.index_command == "watch":
                 return cmd_index_watch(args, settings)
+            if args.index_command == "follow":
+                return cmd_index_follow(args, settings)
             return cmd_index_write(args, settings, out, fresh=args.index_command == "build")
         if args.command == "ask":
             return cmd_ask(args, settings, out)
         from bot.serve import serve
 
         return serve(settings, http=args.http, port=args.port)
+    except UsageError as exc:
+        err(f"citebot: {exc}")
+        return EXIT_USAGE
     except CitebotError as exc:
         err(f"citebot: {exc}")
         return EXIT_ERROR

@@ -54,6 +54,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive number of seconds, got {value:g}")
+    return value
+
+
 def _choice(env: Mapping[str, str], name: str, options: tuple[str, ...]) -> str:
     value = env.get(name, "").strip().lower() or options[0]
     if value not in options:
@@ -88,6 +95,10 @@ class Settings:
     build_encoder: str = "auto"  # what writes sentence vectors: torch (the model), int8 (its quantised ONNX
     # export) or auto (int8 when the index already has an int8 encoder, else torch)
     max_article_chars: int = MAX_ARTICLE_CHARS  # longer articles are skipped with the reason
+    feeds: tuple[str, ...] = ()  # RSS/Atom feeds `serve` follows (CITEBOT_FEEDS)
+    feed_interval: float = 300.0  # seconds between polls of each feed
+    fetch_timeout: float = 20.0  # seconds for one HTTP request (pages and feeds)
+    fetch_retries: int = 3  # retries of a 429/5xx answer or a network error, with backoff
     reranker: str = "builtin"  # builtin, none, a reranker artifact (.npz) or a sentence-transformers CrossEncoder
 
     @classmethod
@@ -116,5 +127,9 @@ class Settings:
             build_encoder=_choice(env, "CITEBOT_BUILD_ENCODER", ("auto", "torch", "int8")),
             reranker=_reranker(env.get("CITEBOT_RERANKER", "")),
             max_article_chars=_int(env, "CITEBOT_MAX_ARTICLE_CHARS", MAX_ARTICLE_CHARS),
+            feeds=tuple(dict.fromkeys(env.get("CITEBOT_FEEDS", "").replace(",", " ").split())),
+            feed_interval=_positive(env, "CITEBOT_FEED_INTERVAL", 300.0),
+            fetch_timeout=_positive(env, "CITEBOT_FETCH_TIMEOUT", 20.0),
+            fetch_retries=_int(env, "CITEBOT_FETCH_RETRIES", 3, low=0),
             watch_dir=Path(env["CITEBOT_WATCH_DIR"]).expanduser() if env.get("CITEBOT_WATCH_DIR", "").strip() else None,
         )

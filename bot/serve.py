@@ -84,6 +84,18 @@ def serve(settings: Settings, http: bool = False, port: int | None = None) -> in
         watcher.catch_up()
         watch_in_thread(watcher)
         log.info("watching %s: new articles are answerable as soon as they are ingested", settings.watch_dir)
+    if settings.feeds:
+        from index.embedders import embedder_for_writes
+        from index.feeds import FeedFollower, follow_in_thread
+        from index.fetch import Fetcher
+
+        follower = FeedFollower(settings.feeds, settings.index_dir,
+                                embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder),
+                                interval=settings.feed_interval,
+                                fetcher=Fetcher(timeout=settings.fetch_timeout, attempts=settings.fetch_retries + 1))
+        follow_in_thread(follower)
+        log.info("following %d feed(s) every %gs: new items are answerable as soon as they are ingested",
+                 len(settings.feeds), settings.feed_interval)
     if http:
         from bot.http_server import make_server
 

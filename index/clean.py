@@ -33,7 +33,7 @@ BOILERPLATE = [
         r"^listen to (?:this|the) (?:article|story)\b",
         r"^(?:first published|last updated|updated|published|posted)(?: on)?\s*:",
         r"\|\s*(?:photo|image|picture|file photo)\s*:",
-        r"^(?:photo|image|picture|file photo|photograph|credit)s?\s*(?:credit)?\s*:",
+        r"^\(?(?:photo|image|picture|file photo|photograph|credit)s?\s*(?:credit)?\s*:",
         r"syndicated feed|auto-generated from|may have been reworked by",
         r"^\(?(?:with inputs from|edited by|written by)\b",
         r"^(?:also read|read more|read also|recommended|advertisement|subscribe\b|sign up\b"
@@ -41,6 +41,20 @@ BOILERPLATE = [
         r"^(?:copyright|©|all rights reserved)",
     )
 ]
+
+# Calls to the reader (apps, newsletters, letters to the editor, comments, sharing): a sentence
+# holding one is cut from its paragraph, with whatever follows it.
+READER_CALL = re.compile(
+    r"\b(?:download (?:the|our) [\w' .-]{0,40}?apps?\b"
+    r"|(?:submit|send|write) (?:your |a )?letters? to the editor|read more letters to the editor"
+    r"|we(?: would|'d)? (?:want|like|love) to hear (?:what you think|from you)"
+    r"|(?:sign up|subscribe) (?:for|to) (?:our|the) [\w' -]{0,30}?newsletters?"
+    r"|follow us on|(?:leave|write|post) a comment|comments? (?:are|is) (?:now )?(?:closed|moderated)"
+    r"|notify me (?:of|when) new comments|uses akismet to reduce spam|click here to|tap here to)",
+    re.IGNORECASE,
+)
+SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)]*\s+")
+LABEL_MAX_WORDS = 3  # "Release Date:", "Share this article:": a short line ending in a colon is a field label
 
 # Syndication notice naming the outlet that republished the wire copy.
 REWORKED_BY = re.compile(r"reworked by (?:the )?(?P<outlet>[A-Z][\w&.' -]{1,40}?) staff", re.I)
@@ -59,6 +73,7 @@ MONTHS = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\b", re.IGNORECASE
 )
 HEADING_MAX_WORDS = 15
+INNER_SENTENCE = re.compile(r"[a-z]{3}[.!?] +\S")  # "...eyes and nose. pic.twitter.com/..." (an embedded post)
 
 
 @dataclass
@@ -77,7 +92,16 @@ def normalise_text(raw: str) -> str:
 
 
 def is_boilerplate(line: str) -> bool:
-    return any(p.search(line) for p in BOILERPLATE)
+    return any(p.search(line) for p in BOILERPLATE) or (line.endswith(":") and len(line.split()) <= LABEL_MAX_WORDS)
+
+
+def reader_call_start(line: str) -> int | None:
+    """Where the sentence holding a call to the reader starts in ``line``, or None."""
+    m = READER_CALL.search(line)
+    if not m:
+        return None
+    ends = [e.end() for e in SENTENCE_END.finditer(line, 0, m.start())]
+    return ends[-1] if ends else 0
 
 
 def foreign_script_share(text: str) -> float:
@@ -122,7 +146,8 @@ def is_date_line(line: str) -> bool:
 
 
 def is_heading(line: str) -> bool:
-    return not line.endswith(TERMINAL) and len(line.split()) <= HEADING_MAX_WORDS
+    """A short line without closing punctuation and without a sentence inside it."""
+    return not line.endswith(TERMINAL) and len(line.split()) <= HEADING_MAX_WORDS and not INNER_SENTENCE.search(line)
 
 
 def dateline_length(line: str) -> int:
@@ -196,6 +221,10 @@ def find_structure(body: str) -> Structure:
                 found.title = line
             continue
         skip = dateline_length(line)
-        found.spans.append((start + skip, start + len(line)))
+        cut = reader_call_start(line)
+        end = len(line) if cut is None else len(line[:cut].rstrip())
+        if end <= skip:
+            continue
+        found.spans.append((start + skip, start + end))
         seen_prose = True
     return found

@@ -1,4 +1,4 @@
-"""HTML and Markdown articles turned into plain text plus the metadata they declare."""
+"""Markdown articles turned into plain text plus the metadata their front matter declares."""
 
 from __future__ import annotations
 
@@ -6,45 +6,6 @@ import re
 
 from index.ingest import make_article
 from index.records import Article
-
-BLOCK_TAGS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "blockquote", "pre"]
-DROP_TAGS = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "figure", "svg"]
-
-
-def _meta(soup, *names: str) -> str | None:  # type: ignore[no-untyped-def]
-    for name in names:
-        tag = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})
-        if tag and tag.get("content", "").strip():
-            return str(tag["content"]).strip()
-    return None
-
-
-def html_article(html: str, path: str | None) -> Article:
-    """Paragraph text of an HTML page (the <article> element when there is one)."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    title = _meta(soup, "og:title", "twitter:title")
-    if not title and soup.title and soup.title.string:
-        title = soup.title.string.strip()
-    h1 = soup.find("h1")
-    title = title or (h1.get_text(" ", strip=True) if h1 else None)
-    source = _meta(soup, "og:site_name", "application-name", "publisher")
-    published = _meta(soup, "article:published_time", "datePublished", "date", "pubdate")
-    if not published:
-        time_tag = soup.find("time", attrs={"datetime": True})
-        published = str(time_tag["datetime"]) if time_tag else None
-    canonical = soup.find("link", attrs={"rel": "canonical"})
-    url = _meta(soup, "og:url") or (str(canonical["href"]) if canonical and canonical.get("href") else None)
-    for tag in soup(DROP_TAGS):
-        tag.decompose()
-    root = soup.find("article") or soup.body or soup
-    blocks = [" ".join(b.get_text(" ", strip=True).split()) for b in root.find_all(BLOCK_TAGS)]
-    if not blocks:
-        blocks = [line.strip() for line in root.get_text("\n").splitlines()]
-    text = "\n\n".join(b for b in blocks if b and b != title)
-    return make_article(text, path, title=title, source=source, url=url, published=published)
-
 
 FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
 MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")

@@ -156,9 +156,9 @@ def read_file(path: Path) -> Iterator[Article | Skipped]:
         elif suffix in JSONL_SUFFIXES:
             yield from _jsonl_articles(path, text)
         elif suffix in HTML_SUFFIXES:
-            from index.formats import html_article
+            from index.html import page_article
 
-            yield html_article(text, str(path))
+            yield page_article(text, str(path))
         elif suffix in MARKDOWN_SUFFIXES:
             from index.formats import markdown_article
 

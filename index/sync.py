@@ -12,6 +12,7 @@ from index.ingest import SUPPORTED, load
 from index.reader import index_status, missing_message
 from index.records import Article, Skipped
 from index.store import connect, current_generation, opening
+from index.urls import is_url
 from index.writer import ChangeReport, write
 
 
@@ -47,6 +48,19 @@ def stored_articles(index_dir: Path) -> dict[str, str | None]:
             db.close()
 
 
+def stored_hashes(index_dir: Path) -> dict[str, str]:
+    """article body hash -> its path (or id), in the live generation."""
+    generation = current_generation(index_dir)
+    if generation is None:
+        return {}
+    with opening(generation / "meta.sqlite"):
+        db = connect(generation / "meta.sqlite", readonly=True)
+        try:
+            return {row["hash"]: row["path"] or row["id"] for row in db.execute("SELECT hash, path, id FROM articles")}
+        finally:
+            db.close()
+
+
 def resolve_targets(index_dir: Path, targets: Iterable[str]) -> tuple[list[str], list[str]]:
     """Article ids named directly or by (file or folder) path; and targets matching nothing."""
     stored = stored_articles(index_dir)
@@ -56,8 +70,11 @@ def resolve_targets(index_dir: Path, targets: Iterable[str]) -> tuple[list[str],
         if target in stored:
             ids.append(target)
             continue
-        where = str(Path(target).resolve())
-        matched = [i for i, p in stored.items() if p and under(p, where)]
+        if is_url(target):  # a page added by URL records its final URL as its path
+            matched = [i for i, p in stored.items() if p == target]
+        else:
+            where = str(Path(target).resolve())
+            matched = [i for i, p in stored.items() if p and under(p, where)]
         ids += matched
         if not matched:
             unknown.append(target)
