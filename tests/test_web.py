@@ -193,13 +193,19 @@ def follower(index_dir: Path, feeds: list[str], **kw) -> FeedFollower:  # type: 
                         fetcher=Fetcher(timeout=1, attempts=2, backoff=0.01), **kw)
 
 
-def test_feed_item_becomes_answerable_through_a_running_service(tmp_path: Path, web: WebServer) -> None:
+def index_and_feed(tmp_path: Path, web: WebServer, path: str) -> tuple[Path, Feed]:
+    """An index of one unrelated article, and a feed served at ``path`` with one story."""
     index_dir = tmp_path / "ix"
     write(index_dir, HashEmbedder(256), [make_article("The lighthouse was painted white in 1998 by volunteers.", None)],
           fresh=True)
     feed = Feed()
-    web.routes["/feed.xml"] = feed.handler
+    web.routes[path] = feed.handler
     publish(web, feed, 1, "crane failure")
+    return index_dir, feed
+
+
+def test_feed_item_becomes_answerable_through_a_running_service(tmp_path: Path, web: WebServer) -> None:
+    index_dir, feed = index_and_feed(tmp_path, web, "/feed.xml")
     answers = service(index_dir)
     assert not any("dredger" in a.text for a in answers.ask("dredger collision harbour master").answers)
     reports = []
@@ -220,12 +226,7 @@ def test_feed_item_becomes_answerable_through_a_running_service(tmp_path: Path, 
 
 
 def test_failing_feeds_are_reported_backed_off_and_never_stop_the_others(tmp_path: Path, web: WebServer) -> None:
-    index_dir = tmp_path / "ix"
-    write(index_dir, HashEmbedder(256), [make_article("The lighthouse was painted white in 1998 by volunteers.", None)],
-          fresh=True)
-    good = Feed()
-    web.routes["/good.xml"] = good.handler
-    publish(web, good, 1, "crane failure")
+    index_dir, _ = index_and_feed(tmp_path, web, "/good.xml")
     web.routes["/down.xml"] = Route(500, b"oops")
     web.routes["/bad.xml"] = Route(200, b"<rss><channel><item><title>unclosed", {"Content-Type": "application/xml"})
     web.routes["/page.xml"] = Route(200, b"%PDF", {"Content-Type": "application/pdf"})
@@ -313,3 +314,49 @@ def test_html_files_on_disk_use_the_same_extraction(tmp_path: Path) -> None:
     articles, skipped = load([tmp_path])
     assert not skipped and articles[0].published == "2026-04-02"
     assert "31 container ships" in indexed_text(articles[0])
+
+
+def test_running_slack_bot_answers_about_a_new_feed_item(fake, tmp_path: Path, web: WebServer) -> None:  # type: ignore[no-untyped-def]
+    """`citebot serve` with CITEBOT_FEEDS, as a process: an item published after start is answered in Slack."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, SAMPLES
+    from tests.slack_helpers import mention
+
+    index_dir = tmp_path / "ix"
+    write(index_dir, HashEmbedder(256), load([SAMPLES])[0], fresh=True)
+    feed = Feed()
+    web.routes["/feed.xml"] = feed.handler
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CITEBOT_"))}
+    env.update(PYTHONPATH=str(ROOT), CITEBOT_INDEX_DIR=str(index_dir), CITEBOT_MODEL=FAKE_MODEL, CITEBOT_RERANKER="none",
+               SLACK_BOT_TOKEN="xoxb-111-222-fakebottoken", SLACK_APP_TOKEN="xapp-1-A1-333-fakeapptoken",
+               SLACK_API_URL=fake.api_url, CITEBOT_FEEDS=web.url("/feed.xml"), CITEBOT_FEED_INTERVAL="0.5")
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        fake.wait_for(fake.connected, timeout=60)
+        web.page("/news/dredger", "<html><head><title>Dredger hits pier</title></head><body><article>"
+                 "<p>The dredger Baltic Star hit the north pier of Liepaja harbour on Tuesday, the harbour master said.</p>"
+                 "<p>Nobody was hurt, and the pier will reopen after an inspection next week.</p></article></body></html>")
+        feed.add(Item("Dredger hits pier", web.url("/news/dredger"), "urn:harbour:dredger"))
+        deadline = time.monotonic() + 30
+        answered = ""
+        n = 0
+        while time.monotonic() < deadline and "Baltic Star" not in answered:
+            n += 1
+            before = len(fake.of("chat.postMessage"))
+            body = {"token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+                    "event_id": f"EvFeed{n}", "event_time": int(time.time()),
+                    "event": mention("Which dredger hit the north pier?", ts=f"1700000800.{n:06d}")}
+            fake.send_envelope("events_api", body)
+            posts = fake.wait_calls("chat.postMessage", count=before + 1, timeout=15)
+            answered = json.dumps(posts[-1].params, ensure_ascii=False)
+            time.sleep(0.3)
+        assert "Baltic Star" in answered and web.url("/news/dredger") in answered
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=15)[0]
+    assert "following 1 feed(s)" in output and "1 new" in output
+    assert "xoxb-111-222-fakebottoken" not in output
