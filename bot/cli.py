@@ -77,7 +77,7 @@ def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, f
         f"{verb} index {settings.index_dir} (generation {report.generation}): "
         f"{report.articles_total} articles, {report.sentences_total} sentences; "
         f"this run: {len(report.added)} added, {len(report.updated)} updated, "
-        f"{len(report.unchanged)} unchanged, {len(skipped)} skipped files; "
+        f"{len(report.unchanged)} unchanged, {len(skipped)} skipped; "
         f"{report.sentences_embedded} sentences embedded, {report.sentences_reused} reused "
         f"in {time.perf_counter() - started:.1f}s",
         file=out,
