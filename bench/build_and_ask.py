@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from bench.corpora import ROOT, corpus
-from index.embedders import DEFAULT_MODEL, make_embedder
-from index.sentences import split_article
-from index.writer import write
+from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
+from citebot.index.ingest.sentences import split_article
+from citebot.index.store.writer import write
 
 
 def main() -> None:

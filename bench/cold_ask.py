@@ -21,13 +21,13 @@ from pathlib import Path
 
 from bench.corpora import ROOT, SHARED, SQUAD, corpus, squad_articles
 from bench.eval_squad import questions
-from bot.answer import Answerer
-from index.embedders import DEFAULT_MODEL, make_embedder
-from index.ingest import load, make_article
-from index.onnx_encoder import ENCODER_DIR, OnnxQueryEmbedder
-from index.reader import IndexReader
-from index.rerank import ensure_export
-from index.writer import write
+from citebot.bot.answer import Answerer
+from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
+from citebot.index.embed.onnx_encoder import ENCODER_DIR, OnnxQueryEmbedder
+from citebot.index.ingest.files import load, make_article
+from citebot.index.search.rerank import ensure_export
+from citebot.index.store.reader import IndexReader
+from citebot.index.store.writer import write
 
 CLI = str(Path(sys.executable).parent / "citebot")
 

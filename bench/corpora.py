@@ -6,8 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from index.ingest import load, make_article
-from index.records import Article
+from citebot.index.ingest.files import load, make_article
+from citebot.index.records import Article
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -31,7 +31,7 @@ import numpy as np
 from bench.corpora import ROOT, SHARED, SQUAD
 from bench.eval_squad import auroc, build, fit_logistic, questions
 from bench.timing import p50_p90
-from bot.answer import (
+from citebot.bot.answer import (
     DEFAULT_ABSTAIN_BELOW,
     GROUP_POOL,
     RERANKED_BIAS,
@@ -39,12 +39,12 @@ from bot.answer import (
     Answerer,
     evidence_signals,
 )
-from index.embedders import DEFAULT_MODEL
-from index.ingest import load
-from index.onnx_encoder import query_embedder
-from index.reader import IndexReader
-from index.rerank import ARTIFACT, FUSE_WEIGHT, OnnxReranker, export, export_dir, has_export, rerank
-from index.writer import write
+from citebot.index.embed.embedders import DEFAULT_MODEL
+from citebot.index.embed.onnx_encoder import query_embedder
+from citebot.index.ingest.files import load
+from citebot.index.search.rerank import ARTIFACT, FUSE_WEIGHT, OnnxReranker, export, export_dir, has_export, rerank
+from citebot.index.store.reader import IndexReader
+from citebot.index.store.writer import write
 
 SQUAD2 = SHARED / "eval" / "squad-v2.0-dev-c.json"
 FOLDS = ("even", "odd")
@@ -114,7 +114,7 @@ def answerer_at(directory: Path) -> Answerer:
 def newsroom(reranker: OnnxReranker, work: Path, reuse: bool) -> None:
     """Our own newsroom questions over the samples and the seeds, with the shipped reranker."""
     spec = json.loads((ROOT / "bench" / "newsroom_questions.json").read_text(encoding="utf-8"))
-    from index.embedders import make_embedder
+    from citebot.index.embed.embedders import make_embedder
 
     for corpus, folder in (("samples", ROOT / "examples" / "articles"), ("seeds", SHARED / "seeds")):
         items = spec.get(corpus, [])

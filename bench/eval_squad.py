@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from bench.corpora import SQUAD, squad_articles
-from bot.answer import CONFIDENCE_BIAS, CONFIDENCE_WEIGHTS
-from bot.cli import run
-from bot.config import Settings
-from index.embedders import DEFAULT_MODEL, Embedder, make_embedder
-from index.writer import write
+from citebot.bot.answer import CONFIDENCE_BIAS, CONFIDENCE_WEIGHTS
+from citebot.bot.cli import run
+from citebot.bot.config import Settings
+from citebot.index.embed.embedders import DEFAULT_MODEL, Embedder, make_embedder
+from citebot.index.store.writer import write
 
 
 def questions(path: Path) -> list[dict]:  # type: ignore[type-arg]

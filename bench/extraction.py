@@ -45,8 +45,8 @@ class Score:
 
 
 def citebot(page: str, url: str | None) -> tuple[str, str | None, str | None]:
-    from index.html import page_article
-    from index.ingest import UnreadableError
+    from citebot.index.ingest.files import UnreadableError
+    from citebot.index.ingest.html import page_article
 
     try:
         article = page_article(page, None, url=url)

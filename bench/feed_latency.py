@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 
 from bench.corpora import ROOT, corpus
-from bot.config import Settings
-from bot.service import AnswerService
-from index.embedders import DEFAULT_MODEL, make_embedder
-from index.feeds import FeedFollower, PollReport, follow_in_thread
-from index.ingest import load
-from index.writer import write
+from citebot.bot.config import Settings
+from citebot.bot.service import AnswerService
+from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
+from citebot.index.ingest.files import load
+from citebot.index.lifecycle.feeds import FeedFollower, PollReport, follow_in_thread
+from citebot.index.store.writer import write
 from tests.web_server import Feed, Item, WebServer
 
 PLACES = ["Tartu", "Narva", "Parnu", "Liepaja", "Klaipeda", "Ventspils", "Kuressaare", "Haapsalu", "Siauliai", "Jelgava"]

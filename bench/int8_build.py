@@ -23,9 +23,9 @@ import numpy as np
 
 from bench.corpora import SQUAD, squad_articles
 from bench.eval_squad import ask_all, build, questions, retrieval_metrics
-from index.embedders import DEFAULT_MODEL, make_embedder
-from index.onnx_encoder import document_embedder
-from index.sentences import split_article
+from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
+from citebot.index.embed.onnx_encoder import document_embedder
+from citebot.index.ingest.sentences import split_article
 
 
 def main() -> None:

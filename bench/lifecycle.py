@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 
 from bench.corpora import ROOT, corpus
-from bot.config import Settings
-from bot.service import AnswerService
-from index.embedders import DEFAULT_MODEL, make_embedder
-from index.ingest import load
-from index.watch import FolderWatcher, watch_in_thread
-from index.writer import write
+from citebot.bot.config import Settings
+from citebot.bot.service import AnswerService
+from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
+from citebot.index.ingest.files import load
+from citebot.index.lifecycle.watch import FolderWatcher, watch_in_thread
+from citebot.index.store.writer import write
 
 NEW = ("The observatory in Tartu discovered a comet named Kallas on Sunday night.\n\n"
        "Astronomers said the comet will be visible with binoculars in early April.")

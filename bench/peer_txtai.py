@@ -20,12 +20,12 @@ from pathlib import Path
 from bench.corpora import SQUAD, squad_articles
 from bench.eval_squad import questions
 from bench.timing import timed
-from bot.answer import Answerer
-from index.embedders import DEFAULT_MODEL, make_embedder, resolve_model
-from index.onnx_encoder import query_embedder
-from index.reader import IndexReader
-from index.sentences import split_article
-from index.writer import write
+from citebot.bot.answer import Answerer
+from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder, resolve_model
+from citebot.index.embed.onnx_encoder import query_embedder
+from citebot.index.ingest.sentences import split_article
+from citebot.index.store.reader import IndexReader
+from citebot.index.store.writer import write
 
 
 def metrics(ranked: list[list[tuple[str, int, int]]], qs: list[dict]) -> tuple[float, float]:  # type: ignore[type-arg]

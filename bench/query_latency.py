@@ -26,12 +26,12 @@ import numpy as np
 from bench.corpora import SQUAD
 from bench.eval_squad import questions
 from bench.timing import p50_p90, timed
-from bot.answer import Answerer
-from index.embedders import DEFAULT_MODEL
-from index.hybrid import Retrieved
-from index.onnx_encoder import query_embedder
-from index.reader import IndexReader
-from index.rerank import make_reranker
+from citebot.bot.answer import Answerer
+from citebot.index.embed.embedders import DEFAULT_MODEL
+from citebot.index.embed.onnx_encoder import query_embedder
+from citebot.index.search.hybrid import Retrieved
+from citebot.index.search.rerank import make_reranker
+from citebot.index.store.reader import IndexReader
 
 
 class DenseSearch:

@@ -28,10 +28,10 @@ import numpy as np
 from bench.corpora import ROOT, SQUAD, corpus
 from bench.eval_squad import questions
 from bench.timing import p50_p90, timed
-from index.embedders import DEFAULT_MODEL, make_embedder
-from index.ingest import make_article
-from index.sentences import split_article
-from index.writer import write
+from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
+from citebot.index.ingest.files import make_article
+from citebot.index.ingest.sentences import split_article
+from citebot.index.store.writer import write
 
 PER_ARTICLE = 20
 
@@ -83,9 +83,9 @@ def synthetic_articles(sentences: int, vocabulary: list[str], seed: int = 1) -> 
 SERVE = """
 import json, sys, time
 from pathlib import Path
-from bot.answer import Answerer
-from index.onnx_encoder import query_embedder
-from index.reader import IndexReader
+from citebot.bot.answer import Answerer
+from citebot.index.embed.onnx_encoder import query_embedder
+from citebot.index.store.reader import IndexReader
 reader = IndexReader.open(Path(sys.argv[1]))
 answerer = Answerer(reader, query_embedder(reader.manifest.model, Path(sys.argv[1])), top_k=5)
 for q in json.loads(sys.argv[2]):
@@ -148,8 +148,8 @@ def main() -> None:
             t0 = time.perf_counter()
             report = write(index_dir, MixtureEmbedder(real, st.name), articles, fresh=True)
             build = time.perf_counter() - t0
-            from index.onnx_encoder import export
-            from index.reader import IndexReader
+            from citebot.index.embed.onnx_encoder import export
+            from citebot.index.store.reader import IndexReader
 
             export(st, index_dir)
             reader = IndexReader.open(index_dir)
@@ -158,8 +158,8 @@ def main() -> None:
                   f"peak RSS of this process so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; "
                   f"index {reader.manifest.faiss}")
             print(f"  recall@10 against exact search: {recall_at_10(reader, qvec):.4f}")
-            from bot.answer import Answerer
-            from index.onnx_encoder import query_embedder
+            from citebot.bot.answer import Answerer
+            from citebot.index.embed.onnx_encoder import query_embedder
 
             answerer = Answerer(reader, query_embedder(st.name, index_dir), top_k=5)
             for q in qs[:20]:

@@ -15,12 +15,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from index.embedders import Embedder
-from index.errors import QuestionError
-from index.hybrid import HybridSearch, Retrieved, answer_type, missing_names
-from index.reader import IndexReader
-from index.records import Hit
-from index.rerank import Reranker, rerank
+from citebot.index.embed.embedders import Embedder
+from citebot.index.errors import QuestionError
+from citebot.index.records import Hit
+from citebot.index.search.hybrid import HybridSearch, Retrieved, answer_type, missing_names
+from citebot.index.search.rerank import Reranker, rerank
+from citebot.index.store.base import Reader
 
 # Confidence = logistic(bias + sum(weight * signal)); fitted by bench/eval_squad.py --calibrate on
 # the SQuAD half (answerable: questions of indexed articles; unanswerable: of the others).
@@ -173,7 +173,7 @@ def group(retrieved: Retrieved) -> list[list[int]]:
     return groups
 
 
-def evidence_signals(reader: IndexReader, question: str, retrieved: Retrieved) -> dict[str, float]:
+def evidence_signals(reader: Reader, question: str, retrieved: Retrieved) -> dict[str, float]:
     """Does the likeliest answer (the sentence the reranker scored best) hold what was asked?
     ``names_missing``: the share of what the question names (people, places, numbers) that its
     article never mentions (title included); ``type_missing``: 1 when the question wants a type
@@ -201,7 +201,7 @@ def citations_for(hits: list[Hit]) -> list[Citation]:
 class Answerer:
     """Holds a loaded index and embedder; answers many questions without reloading either."""
 
-    def __init__(self, reader: IndexReader, embedder: Embedder, *, top_k: int = 5,
+    def __init__(self, reader: Reader, embedder: Embedder, *, top_k: int = 5,
                  abstain_below: float = DEFAULT_ABSTAIN_BELOW, max_question_chars: int = 1000,
                  reranker: Reranker | None = None) -> None:
         reader.check_dimension(embedder.dimension)

@@ -8,10 +8,10 @@ from slack_bolt import App
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.web import WebClient
 
-from bot import listeners
-from bot.config import Settings
-from bot.service import AnswerService
-from bot.state import BotState
+from citebot.bot import listeners
+from citebot.bot.config import Settings
+from citebot.bot.service import AnswerService
+from citebot.bot.state import BotState
 
 
 def web_client(settings: Settings) -> WebClient:

@@ -12,9 +12,9 @@ import json
 import re
 from typing import Any
 
-from bot.answer import NO_ANSWER, Citation, Result
-from bot.dates import annotate
-from index.keyword import STOPWORDS
+from citebot.bot.answer import NO_ANSWER, Citation, Result
+from citebot.bot.dates import annotate
+from citebot.index.ingest.words import STOPWORDS
 
 MAX_BLOCKS = 50
 MAX_TEXT = 3000

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.config import Settings, load_dotenv_file
-from index.errors import CitebotError, QuestionError
+from citebot.bot.config import Settings, embedder_for_adding, load_dotenv_file, store_for
+from citebot.index.errors import CitebotError, QuestionError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -47,9 +47,7 @@ def progress_bar(label: str) -> Callable[[int, int], None] | None:
 
 
 def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, fresh: bool) -> int:
-    from index.embedders import embedder_for_writes
-    from index.onnx_encoder import document_embedder
-    from index.writer import write
+    from citebot.index.embed.onnx_encoder import document_embedder
 
     started = time.perf_counter()
     articles, skipped = read_sources(args.paths, args.urls, settings)
@@ -60,10 +58,11 @@ def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, f
         return EXIT_ERROR
     if fresh and not settings.model.startswith("fake:"):
         err(f"loading the model {settings.model}")
+    store = store_for(settings)
     embedder = (document_embedder(settings.model, settings.index_dir, settings.build_encoder) if fresh
-                else embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder, notify=err))
+                else embedder_for_adding(settings, store, notify=err))
     err(f"indexing {len(articles)} articles (embedding what is new, then writing a new generation)")
-    report = write(settings.index_dir, embedder, articles, fresh=fresh,
+    report = store.write(embedder, articles, fresh=fresh,
                    progress=progress_bar("embedding"), notify=err)
     prepare_reranker(settings)
     paths = {a.id: a.path or a.id for a in articles}
@@ -74,7 +73,7 @@ def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, f
                 print(f"{label}: {paths.get(article_id, article_id)} ({article_id})", file=out)
     verb = "built" if fresh else "updated"
     print(
-        f"{verb} index {settings.index_dir} (generation {report.generation}): "
+        f"{verb} index {store.describe()['location']} (generation {report.generation}): "
         f"{report.articles_total} articles, {report.sentences_total} sentences; "
         f"this run: {len(report.added)} added, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged, {len(skipped)} skipped; "
@@ -86,15 +85,15 @@ def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, f
 
 
 def fetcher_for(settings: Settings):  # type: ignore[no-untyped-def]
-    from index.fetch import Fetcher
+    from citebot.index.ingest.fetch import Fetcher
 
     return Fetcher(timeout=settings.fetch_timeout, attempts=settings.fetch_retries + 1)
 
 
 def read_sources(sources: list[str], url_file: str | None, settings: Settings) -> tuple[list, list]:  # type: ignore[type-arg]
     """Articles from files, folders and URLs (given, or listed one per line in ``url_file``)."""
-    from index.ingest import load
-    from index.web import load_urls, split_sources, url_list
+    from citebot.index.ingest.files import load
+    from citebot.index.ingest.web import load_urls, split_sources, url_list
 
     urls, paths = split_sources(sources)
     if url_file:
@@ -116,9 +115,9 @@ def read_sources(sources: list[str], url_file: str | None, settings: Settings) -
 
 
 def cmd_index_remove(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from index.sync import remove
+    from citebot.index.lifecycle.sync import remove
 
-    report = remove(settings.index_dir, args.targets, notify=err)
+    report = remove(store_for(settings), args.targets, notify=err)
     for target in report.unknown:
         err(f"not in the index: {target}")
     for article_id in report.change.removed:
@@ -128,15 +127,15 @@ def cmd_index_remove(args: argparse.Namespace, settings: Settings, out: TextIO) 
 
 
 def cmd_index_sync(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from index.embedders import embedder_for_writes
-    from index.sync import sync
+    from citebot.index.lifecycle.sync import sync
 
     folder = Path(args.folder)
     if not folder.is_dir():
         err(not_a_folder(folder))
         return EXIT_ERROR
-    embedder = embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder, notify=err)
-    report = sync(settings.index_dir, embedder, folder, notify=err, progress=progress_bar("embedding"))
+    store = store_for(settings)
+    report = sync(store, embedder_for_adding(settings, store, notify=err), folder, notify=err,
+                  progress=progress_bar("embedding"))
     prepare_reranker(settings)
     for s in report.skipped:
         err(f"skipped {s.path}: {s.reason}")
@@ -152,9 +151,8 @@ def not_a_folder(folder: Path) -> str:
 def cmd_index_watch(args: argparse.Namespace, settings: Settings) -> int:
     import logging
 
-    from bot.logs import setup_logging
-    from index.embedders import embedder_for_writes
-    from index.watch import FolderWatcher
+    from citebot.bot.logs import setup_logging
+    from citebot.index.lifecycle.watch import FolderWatcher
 
     if not Path(args.folder).is_dir():  # exactly as sync: never create or "watch" a missing folder or a file
         err(not_a_folder(Path(args.folder)))
@@ -162,8 +160,8 @@ def cmd_index_watch(args: argparse.Namespace, settings: Settings) -> int:
 
     setup_logging(settings.log_level, [])
     logging.getLogger("citebot.watch").info("watching %s for articles (Ctrl-C to stop)", args.folder)
-    watcher = FolderWatcher(Path(args.folder), settings.index_dir,
-                            embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder))
+    store = store_for(settings)
+    watcher = FolderWatcher(Path(args.folder), store, embedder_for_adding(settings, store))
     watcher.catch_up()
     watcher.start()
     try:
@@ -176,14 +174,13 @@ def cmd_index_watch(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_index_follow(args: argparse.Namespace, settings: Settings) -> int:
     import logging
 
-    from bot.logs import setup_logging
-    from index.embedders import embedder_for_writes
-    from index.feeds import FeedFollower
+    from citebot.bot.logs import setup_logging
+    from citebot.index.lifecycle.feeds import FeedFollower
 
     setup_logging(settings.log_level, [])
     interval = args.interval if args.interval is not None else settings.feed_interval
-    follower = FeedFollower(args.feeds, settings.index_dir,
-                            embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder, notify=err),
+    store = store_for(settings)
+    follower = FeedFollower(args.feeds, store, embedder_for_adding(settings, store, notify=err),
                             interval=interval, fetcher=fetcher_for(settings))
     log = logging.getLogger("citebot.feeds")
     if not args.once:
@@ -210,14 +207,10 @@ def seconds(text: str) -> float:
 
 
 def cmd_index_status(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from index.reader import IndexReader, index_status, missing_message
-
-    found = index_status(settings.index_dir)
-    if found is None:
-        err(missing_message(settings.index_dir))
-        return EXIT_ERROR
-    IndexReader.open(settings.index_dir).close()  # report only what opens: a damaged index exits 1, naming the file
-    status = {"index_dir": str(settings.index_dir), **found}
+    store = store_for(settings)
+    found = store.require()
+    store.reader().close()  # report only what opens: a damaged index exits 1, naming the file
+    status = {**store.describe(), "index_dir": str(settings.index_dir), **found}
     if args.json:
         print(json.dumps(status), file=out)
     else:
@@ -229,7 +222,7 @@ def cmd_index_status(args: argparse.Namespace, settings: Settings, out: TextIO) 
 
 def prepare_reranker(settings: Settings) -> None:
     """Export the built-in reranker beside a new index (once), so `ask` never needs torch."""
-    from index.rerank import ensure_export
+    from citebot.index.search.rerank import ensure_export
 
     if settings.index_dir.is_dir():
         ensure_export(settings.index_dir, settings.reranker, notify=err)
@@ -237,12 +230,11 @@ def prepare_reranker(settings: Settings) -> None:
 
 def open_answerer(settings: Settings):  # type: ignore[no-untyped-def]
     """Index first (fails fast and cheaply), then the models."""
-    from bot.answer import Answerer
-    from index.onnx_encoder import query_embedder
-    from index.reader import IndexReader
-    from index.rerank import make_reranker
+    from citebot.bot.answer import Answerer
+    from citebot.index.embed.onnx_encoder import query_embedder
+    from citebot.index.search.rerank import make_reranker
 
-    reader = IndexReader.open(settings.index_dir, model=settings.model)
+    reader = store_for(settings).reader(settings.model)
     embedder = query_embedder(settings.model, settings.index_dir, settings.query_encoder)
     return Answerer(reader, embedder, top_k=settings.top_k, abstain_below=settings.abstain_below,
                     max_question_chars=settings.max_question_chars,
@@ -263,8 +255,8 @@ def batch_lines(source: str) -> Iterator[str]:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from bot.answer import validate_question
-    from bot.render_text import render, terminal_width
+    from citebot.bot.answer import validate_question
+    from citebot.bot.render_text import render, terminal_width
 
     if args.batch is None:
         if args.question is None:
@@ -367,7 +359,7 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         settings = settings_for(args)
         if args.command in ("index", "serve"):
-            from index.ingest import set_max_article_chars
+            from citebot.index.ingest.files import set_max_article_chars
 
             set_max_article_chars(settings.max_article_chars)
         if args.command == "index":
@@ -384,7 +376,7 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return cmd_index_write(args, settings, out, fresh=args.index_command == "build")
         if args.command == "ask":
             return cmd_ask(args, settings, out)
-        from bot.serve import serve
+        from citebot.bot.serve import serve
 
         return serve(settings, http=args.http, port=args.port)
     except UsageError as exc:

@@ -6,14 +6,15 @@ Variables set in the real environment win over ``.env``. Secrets are kept out of
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.answer import DEFAULT_ABSTAIN_BELOW
-from index.embedders import DEFAULT_MODEL
-from index.errors import CitebotError
-from index.records import MAX_ARTICLE_CHARS
+from citebot.bot.answer import DEFAULT_ABSTAIN_BELOW
+from citebot.index.embed.embedders import DEFAULT_MODEL, Embedder
+from citebot.index.errors import CitebotError
+from citebot.index.records import MAX_ARTICLE_CHARS
+from citebot.index.store.base import Store
 
 DEFAULT_INDEX_DIR = "citebot_index"
 DEFAULT_TOP_K = 5
@@ -99,6 +100,10 @@ class Settings:
     feed_interval: float = 300.0  # seconds between polls of each feed
     fetch_timeout: float = 20.0  # seconds for one HTTP request (pages and feeds)
     fetch_retries: int = 3  # retries of a 429/5xx answer or a network error, with backoff
+    store: str = "local"  # local (FAISS + tantivy + SQLite in index_dir) or milvus
+    milvus_uri: str | None = None  # a file path (milvus-lite) or http(s)://host:19530; default index_dir/milvus.db
+    milvus_token: str | None = field(default=None, repr=False)
+    milvus_collection: str = "citebot"
     reranker: str = "builtin"  # builtin, none, a reranker artifact (.npz) or a sentence-transformers CrossEncoder
 
     @classmethod
@@ -126,6 +131,10 @@ class Settings:
             query_encoder=_choice(env, "CITEBOT_QUERY_ENCODER", ("auto", "onnx", "torch")),
             build_encoder=_choice(env, "CITEBOT_BUILD_ENCODER", ("auto", "torch", "int8")),
             reranker=_reranker(env.get("CITEBOT_RERANKER", "")),
+            store=_choice(env, "CITEBOT_STORE", ("local", "milvus")),
+            milvus_uri=env.get("CITEBOT_MILVUS_URI", "").strip() or None,
+            milvus_token=env.get("CITEBOT_MILVUS_TOKEN") or None,
+            milvus_collection=env.get("CITEBOT_MILVUS_COLLECTION", "").strip() or "citebot",
             max_article_chars=_int(env, "CITEBOT_MAX_ARTICLE_CHARS", MAX_ARTICLE_CHARS),
             feeds=tuple(dict.fromkeys(env.get("CITEBOT_FEEDS", "").replace(",", " ").split())),
             feed_interval=_positive(env, "CITEBOT_FEED_INTERVAL", 300.0),
@@ -133,3 +142,20 @@ class Settings:
             fetch_retries=_int(env, "CITEBOT_FETCH_RETRIES", 3, low=0),
             watch_dir=Path(env["CITEBOT_WATCH_DIR"]).expanduser() if env.get("CITEBOT_WATCH_DIR", "").strip() else None,
         )
+
+
+def store_for(settings: Settings) -> Store:
+    """The store these settings name (CITEBOT_STORE); the index directory is its local workspace."""
+    from citebot.index.store.open import open_store
+
+    return open_store(settings.store, settings.index_dir, settings.milvus_uri, settings.milvus_token,
+                      settings.milvus_collection)
+
+
+def embedder_for_adding(settings: Settings, store: Store, notify: Callable[[str], None] | None = None) -> Embedder:
+    """What embeds new sentences into ``store``: loaded only when something must be embedded."""
+    from citebot.index.embed.embedders import embedder_for_writes
+
+    status = store.status()
+    dimension = int(status["dimension"]) if status else None  # type: ignore[call-overload]
+    return embedder_for_writes(settings.model, settings.index_dir, dimension, settings.build_encoder, notify=notify)

@@ -17,11 +17,11 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import WebClient
 
-from bot.blocks import ACTION_DOWN, ACTION_SHARE, ACTION_UP, answer_blocks, fallback_text, home_view, notice_blocks
-from bot.config import Settings
-from bot.service import AnswerService
-from bot.state import BotState, SeenEvents
-from index.errors import CitebotError, IndexMissing
+from citebot.bot.blocks import ACTION_DOWN, ACTION_SHARE, ACTION_UP, answer_blocks, fallback_text, home_view, notice_blocks
+from citebot.bot.config import Settings
+from citebot.bot.service import AnswerService
+from citebot.bot.state import BotState, SeenEvents
+from citebot.index.errors import CitebotError, IndexMissing
 
 log = logging.getLogger("citebot.slack")
 MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")

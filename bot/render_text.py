@@ -11,8 +11,8 @@ import shutil
 import textwrap
 from typing import TextIO
 
-from bot.answer import NO_ANSWER, Answer, Citation, Result
-from bot.dates import annotate
+from citebot.bot.answer import NO_ANSWER, Answer, Citation, Result
+from citebot.bot.dates import annotate
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import re
 
-from bot.config import ConfigError, Settings
-from bot.logs import setup_logging
+from citebot.bot.config import ConfigError, Settings, embedder_for_adding
+from citebot.bot.logs import setup_logging
 
 log = logging.getLogger("citebot.serve")
 SHAPES = {
@@ -46,8 +46,8 @@ def connect(settings: Settings, service):  # type: ignore[no-untyped-def]
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
 
-    from bot.app import create_app
-    from bot.state import BotState
+    from citebot.bot.app import create_app
+    from citebot.bot.state import BotState
 
     try:
         return create_app(settings, service, BotState(settings.index_dir))
@@ -65,7 +65,7 @@ def serve(settings: Settings, http: bool = False, port: int | None = None) -> in
     check_credentials(settings, http)
     setup_logging(settings.log_level, [s for s in (settings.slack_bot_token, settings.slack_app_token,
                                                    settings.slack_signing_secret) if s])
-    from bot.service import AnswerService
+    from citebot.bot.service import AnswerService
 
     service = AnswerService(settings)
     stats = service.stats()
@@ -76,28 +76,24 @@ def serve(settings: Settings, http: bool = False, port: int | None = None) -> in
         log.info("index loaded: %(articles)s articles, %(sentences)s sentences, generation %(generation)s", stats)
     app = connect(settings, service)
     if settings.watch_dir is not None:
-        from index.embedders import embedder_for_writes
-        from index.watch import FolderWatcher, watch_in_thread
+        from citebot.index.lifecycle.watch import FolderWatcher, watch_in_thread
 
-        embedder = embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder)
-        watcher = FolderWatcher(settings.watch_dir, settings.index_dir, embedder)
+        watcher = FolderWatcher(settings.watch_dir, service.store, embedder_for_adding(settings, service.store))
         watcher.catch_up()
         watch_in_thread(watcher)
         log.info("watching %s: new articles are answerable as soon as they are ingested", settings.watch_dir)
     if settings.feeds:
-        from index.embedders import embedder_for_writes
-        from index.feeds import FeedFollower, follow_in_thread
-        from index.fetch import Fetcher
+        from citebot.index.ingest.fetch import Fetcher
+        from citebot.index.lifecycle.feeds import FeedFollower, follow_in_thread
 
-        follower = FeedFollower(settings.feeds, settings.index_dir,
-                                embedder_for_writes(settings.model, settings.index_dir, settings.build_encoder),
+        follower = FeedFollower(settings.feeds, service.store, embedder_for_adding(settings, service.store),
                                 interval=settings.feed_interval,
                                 fetcher=Fetcher(timeout=settings.fetch_timeout, attempts=settings.fetch_retries + 1))
         follow_in_thread(follower)
         log.info("following %d feed(s) every %gs: new items are answerable as soon as they are ingested",
                  len(settings.feeds), settings.feed_interval)
     if http:
-        from bot.http_server import make_server
+        from citebot.bot.http_server import make_server
 
         server = make_server(app, "0.0.0.0", port or settings.port)
         log.info("HTTP mode: listening on port %s, Slack request URL path /slack/events", server.server_address[1])

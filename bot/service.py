@@ -11,20 +11,20 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from bot.answer import Answerer, Result
-from bot.config import Settings
-from index.embedders import Embedder
-from index.errors import IndexCorrupt
-from index.onnx_encoder import query_embedder
-from index.reader import IndexReader, index_status
-from index.rerank import Reranker, make_reranker
-from index.store import current_generation
+from citebot.bot.answer import Answerer, Result
+from citebot.bot.config import Settings, store_for
+from citebot.index.embed.embedders import Embedder
+from citebot.index.embed.onnx_encoder import query_embedder
+from citebot.index.errors import IndexCorrupt
+from citebot.index.search.rerank import Reranker, make_reranker
+from citebot.index.store.base import Reader
 
 
 class AnswerService:
     def __init__(self, settings: Settings, embedder_factory: Callable[[str], Embedder] | None = None,
                  reranker_factory: Callable[[], Reranker | None] | None = None) -> None:
         self.settings = settings
+        self.store = store_for(settings)
         self._reranker_factory = reranker_factory or (lambda: make_reranker(settings.reranker, settings.index_dir))
         self._reranker: Reranker | None = None
         self._reranker_loaded = False
@@ -50,7 +50,7 @@ class AnswerService:
 
     def answerer(self) -> Answerer:
         """The Answerer for the live generation (raises IndexMissing when there is none)."""
-        live = current_generation(self.settings.index_dir)
+        live = self.store.live()
         current = self._answerer
         if current is not None and live == current.reader.generation:
             return current
@@ -63,23 +63,23 @@ class AnswerService:
             self._answerer = answerer
         return answerer
 
-    def _open_reader(self, attempts: int = 5) -> IndexReader:
+    def _open_reader(self, attempts: int = 5) -> Reader:
         """Open the live generation; if writers published and pruned it meanwhile, open the newer one."""
         for _ in range(attempts - 1):
-            before = current_generation(self.settings.index_dir)
+            before = self.store.live()
             try:
-                return IndexReader.open(self.settings.index_dir, model=self.settings.model)
+                return self.store.reader(self.settings.model)
             except IndexCorrupt:
-                if current_generation(self.settings.index_dir) == before:
+                if self.store.live() == before:
                     raise  # really damaged, not replaced under our feet
-        return IndexReader.open(self.settings.index_dir, model=self.settings.model)
+        return self.store.reader(self.settings.model)
 
     def ask(self, question: str, top_k: int | None = None) -> Result:
         return self.answerer().ask(question, top_k=top_k)
 
     def stats(self) -> dict[str, Any] | None:
         """Manifest figures of the live index, None when there is no index."""
-        return index_status(self.settings.index_dir)
+        return self.store.status()
 
 
 class _Locked:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from index.embedders import HashEmbedder
-from index.ingest import load
-from index.writer import write
+from citebot.index.embed.embedders import HashEmbedder
+from citebot.index.ingest.files import load
+from citebot.index.store.writer import write
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "examples" / "articles"
@@ -49,7 +49,7 @@ def sample_index(tmp_path: Path, embedder: HashEmbedder) -> Path:
 
 @pytest.fixture(scope="session")
 def real_embedder():  # type: ignore[no-untyped-def]
-    from index.embedders import DEFAULT_MODEL, make_embedder
+    from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
 
     return make_embedder(DEFAULT_MODEL)
 

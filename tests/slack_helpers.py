@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.app import create_app
-from bot.config import Settings
-from bot.http_server import make_server
-from bot.service import AnswerService
-from bot.state import BotState
-from index.embedders import Embedder, HashEmbedder
+from citebot.bot.app import create_app
+from citebot.bot.config import Settings
+from citebot.bot.http_server import make_server
+from citebot.bot.service import AnswerService
+from citebot.bot.state import BotState
+from citebot.index.embed.embedders import Embedder, HashEmbedder
 from tests.fake_slack import BOT_USER, FakeSlack
 
 SECRET = "8f742231b10e8888abcd99e0aaa85a5f"

@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.answer import Answerer, confidence, figures, group, same_fact
-from index.embedders import HashEmbedder
-from index.hybrid import Retrieved, answer_type
-from index.ingest import make_article
-from index.keyword import terms
-from index.reader import IndexReader
-from index.records import Hit
-from index.table import flags
-from index.writer import write
+from citebot.bot.answer import Answerer, confidence, figures, group, same_fact
+from citebot.index.embed.embedders import HashEmbedder
+from citebot.index.ingest.files import make_article
+from citebot.index.ingest.words import terms
+from citebot.index.records import Hit
+from citebot.index.search.hybrid import Retrieved, answer_type
+from citebot.index.store.reader import IndexReader
+from citebot.index.store.table import flags
+from citebot.index.store.writer import write
 
 
 def hit(i: int, text: str, article: str) -> Hit:

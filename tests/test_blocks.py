@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bot.answer import Answer, Citation, Result
-from bot.blocks import (
+from citebot.bot.answer import Answer, Citation, Result
+from citebot.bot.blocks import (
     MAX_BLOCKS,
     MAX_TEXT,
     MAX_VALUE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.clean import dateline_length, find_structure, is_boilerplate, iso_date, parse_date
+from citebot.index.ingest.clean import dateline_length, find_structure, is_boilerplate, iso_date, parse_date
 
 
 def prose(body: str) -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, run
+from citebot.bot.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, run
 from tests.conftest import FAKE_MODEL, ROOT, SAMPLES
 
 CITATION_KEYS = {"article_id", "title", "source", "url", "published", "path",
@@ -135,7 +135,7 @@ def test_build_with_nothing_readable_keeps_old_index(fake_env: Path, tmp_path: P
 def subprocess_cli(args: list[str], env_dir: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, CITEBOT_MODEL=FAKE_MODEL, CITEBOT_INDEX_DIR=str(env_dir / "index"),
                PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=env_dir, env=env, input=stdin,
+    return subprocess.run([sys.executable, "-m", "citebot.bot.cli", *args], cwd=env_dir, env=env, input=stdin,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -185,11 +185,11 @@ def test_text_answers_in_a_pseudo_terminal_follow_its_width(tmp_path: Path) -> N
     env = dict(os.environ, CITEBOT_MODEL=FAKE_MODEL, CITEBOT_INDEX_DIR=str(tmp_path / "ix"), CITEBOT_RERANKER="none",
                PYTHONPATH=str(Path(__file__).parent.parent), NO_COLOR="1")
     env.pop("COLUMNS", None)
-    subprocess.run([sys.executable, "-m", "bot.cli", "index", "build", str(SAMPLES)], env=env, capture_output=True, check=True)
+    subprocess.run([sys.executable, "-m", "citebot.bot.cli", "index", "build", str(SAMPLES)], env=env, capture_output=True, check=True)
     code = ("import fcntl, struct, sys, termios; "
             "fcntl.ioctl(sys.stdout.fileno(), termios.TIOCSWINSZ, struct.pack('HHHH', 24, 60, 0, 0)); "
             "sys.argv = ['citebot', 'ask', 'How much will the subsea cable cost?']; "
-            "from bot.cli import main; main()")
+            "from citebot.bot.cli import main; main()")
     leader, follower = pty.openpty()
     proc = subprocess.run([sys.executable, "-c", code], env=env, stdout=follower, stderr=subprocess.PIPE, timeout=60)
     os.close(follower)
@@ -221,8 +221,8 @@ def test_watch_refuses_what_sync_refuses(fake_env: Path, tmp_path: Path, target:
 
 
 def test_untitled_article_is_named_once(fake_env: Path, tmp_path: Path) -> None:
-    from bot.answer import Citation
-    from bot.render_text import cite
+    from citebot.bot.answer import Citation
+    from citebot.bot.render_text import cite
 
     line = cite(Citation("a1", None, None, None, None, "/news/inbox/note.txt", 0, 0, 5, "Text."))
     assert line.count("note.txt") == 1 and "/news/inbox/note.txt" in line

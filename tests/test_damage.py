@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import EXIT_ERROR, EXIT_OK, run
-from index.store import current_generation
+from citebot.bot.cli import EXIT_ERROR, EXIT_OK, run
+from citebot.index.store.generations import current_generation
 from tests.conftest import SAMPLES
 
 FILES = ["manifest.json", "meta.sqlite", "vectors.faiss", "articles.faiss", "table.npz",

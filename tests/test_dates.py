@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from bot.answer import Answer, Citation, Result
-from bot.blocks import answer_blocks
-from bot.dates import annotate, resolve
-from bot.render_text import render
+from citebot.bot.answer import Answer, Citation, Result
+from citebot.bot.blocks import answer_blocks
+from citebot.bot.dates import annotate, resolve
+from citebot.bot.render_text import render
 
 
 @pytest.mark.parametrize(("text", "published", "expected"), [

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.answer import Answerer
-from index.embedders import HashEmbedder
-from index.errors import IndexCorrupt, IndexMismatch, IndexMissing, ModelError
-from index.ingest import load, make_article
-from index.reader import IndexReader
-from index.store import current_generation, generation_dirs
-from index.writer import write
+from citebot.bot.answer import Answerer
+from citebot.index.embed.embedders import HashEmbedder
+from citebot.index.errors import IndexCorrupt, IndexMismatch, IndexMissing, ModelError
+from citebot.index.ingest.files import load, make_article
+from citebot.index.store.generations import current_generation, generation_dirs
+from citebot.index.store.reader import IndexReader
+from citebot.index.store.writer import write
 from tests.conftest import SAMPLES
 
 
@@ -191,9 +191,9 @@ def test_large_index_switches_to_approximate_search_and_stays_editable(tmp_path:
 
 
 def test_lazy_embedder_loads_nothing_when_nothing_is_embedded(sample_index: Path) -> None:
-    from index.embedders import LazyEmbedder, embedder_for_writes
+    from citebot.index.embed.embedders import LazyEmbedder, embedder_for_writes
 
-    lazy = embedder_for_writes("fake:hash-256", sample_index)
+    lazy = embedder_for_writes("fake:hash-256", sample_index, 256)
     assert isinstance(lazy, LazyEmbedder)
     write(sample_index, lazy, load([SAMPLES])[0])  # all unchanged
     assert lazy._loaded is None and lazy.encoded == 0
@@ -205,7 +205,7 @@ def test_lazy_embedder_loads_nothing_when_nothing_is_embedded(sample_index: Path
 
 def test_keyword_index_follows_adds_removes_and_title_changes(sample_index: Path, embedder: HashEmbedder) -> None:
     """Each generation's tantivy indexes change with it; an older generation still open is untouched."""
-    from index.keyword import terms
+    from citebot.index.ingest.words import terms
 
     old = IndexReader.open(sample_index)
     story = make_article("The zeppelin hangar in Pärnu will reopen as a concert hall.", "zeppelin.txt", title="Hangar news")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from index.ingest import load
+from citebot.index.ingest.files import load
 from tests.conftest import SAMPLES
 
 
@@ -98,9 +98,9 @@ def test_duplicates_are_reported_once(tmp_path: Path) -> None:
 def test_huge_article_is_refused_at_the_configured_limit(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import io
 
-    from bot.cli import run
-    from index.ingest import set_max_article_chars
-    from index.records import MAX_ARTICLE_CHARS
+    from citebot.bot.cli import run
+    from citebot.index.ingest.files import set_max_article_chars
+    from citebot.index.records import MAX_ARTICLE_CHARS
 
     (tmp_path / "big.txt").write_text("A long sentence about the budget. " * 100, encoding="utf-8")
     try:

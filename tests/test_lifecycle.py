@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, run
-from bot.config import Settings
-from bot.service import AnswerService
-from index.embedders import HashEmbedder
-from index.ingest import make_article
-from index.reader import IndexReader
-from index.sync import remove, stored_articles, sync
-from index.watch import FolderWatcher, watch_in_thread
-from index.writer import write
+from citebot.bot.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, run
+from citebot.bot.config import Settings
+from citebot.bot.service import AnswerService
+from citebot.index.embed.embedders import HashEmbedder
+from citebot.index.ingest.files import make_article
+from citebot.index.lifecycle.sync import remove, stored_articles, sync
+from citebot.index.lifecycle.watch import FolderWatcher, watch_in_thread
+from citebot.index.store.reader import IndexReader
+from citebot.index.store.writer import write
 from tests.conftest import FAKE_MODEL, ROOT, SAMPLES
 
 
@@ -188,7 +188,7 @@ def test_sigkill_at_random_moments_leaves_a_good_index(tmp_path: Path) -> None:
         (batch / f"{i:03d}.txt").write_text(article_text(f"topic{i}", 6), encoding="utf-8")
     env = dict(os.environ, CITEBOT_MODEL=FAKE_MODEL, CITEBOT_INDEX_DIR=str(index_dir), PYTHONPATH=str(ROOT))
     rng = random.Random(7)
-    command = [sys.executable, "-m", "bot.cli", "index", "add", str(batch)]
+    command = [sys.executable, "-m", "citebot.bot.cli", "index", "add", str(batch)]
     durations = []
     for _ in range(2):  # how long a complete add takes here, now (the machine may be busy)
         t0 = time.monotonic()

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import Answerer, Result
-from index.ingest import load
-from index.reader import IndexReader
-from index.sentences import split_article
-from index.writer import write
+from citebot.bot.answer import Answerer, Result
+from citebot.index.ingest.files import load
+from citebot.index.ingest.sentences import split_article
+from citebot.index.store.reader import IndexReader
+from citebot.index.store.writer import write
 from tests.conftest import SAMPLES, seeds_or_skip
 
 pytestmark = pytest.mark.model
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.model
 @pytest.fixture(scope="session")
 def builtin_reranker(tmp_path_factory):  # type: ignore[no-untyped-def]
     """The shipped reranker, exported once (merge + ONNX + int8) as an index build does."""
-    from index.rerank import make_reranker
+    from citebot.index.search.rerank import make_reranker
 
     return make_reranker("builtin", tmp_path_factory.mktemp("reranker"))
 
@@ -141,7 +141,7 @@ def test_seed_meeting_questions_and_abstentions(seed_answerer: Answerer) -> None
 
 
 def test_shipped_reranker_loads_exports_and_scores_its_reference_pairs(tmp_path: Path, builtin_reranker) -> None:  # type: ignore[no-untyped-def]
-    from index.rerank import ARTIFACT, FP32_TOLERANCE, INT8_TOLERANCE, OnnxReranker, export, read_card
+    from citebot.index.search.rerank import ARTIFACT, FP32_TOLERANCE, INT8_TOLERANCE, OnnxReranker, export, read_card
 
     assert ARTIFACT.stat().st_size < 5_000_000  # only the trained deltas and head are in the repository
     card = read_card()
@@ -157,8 +157,8 @@ def test_shipped_reranker_loads_exports_and_scores_its_reference_pairs(tmp_path:
 
 
 def test_onnx_query_encoder_matches_the_model_and_ask_and_unchanged_add_avoid_torch(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
-    from index.onnx_encoder import ENCODER_DIR, OnnxQueryEmbedder, encoder_info
-    from index.rerank import ensure_export
+    from citebot.index.embed.onnx_encoder import ENCODER_DIR, OnnxQueryEmbedder, encoder_info
+    from citebot.index.search.rerank import ensure_export
 
     answerer_for([SAMPLES], tmp_path / "ix", real_embedder)  # a build exports the encoder beside the index
     ensure_export(tmp_path / "ix", "builtin")  # and `citebot index build` the reranker
@@ -169,7 +169,7 @@ def test_onnx_query_encoder_matches_the_model_and_ask_and_unchanged_add_avoid_to
     cosines = (onnx.encode(texts) * real_embedder.encode(texts)).sum(axis=1)
     assert float(cosines.min()) > 0.9999
     code = (
-        "import sys, io; from bot.cli import run; out = io.StringIO(); "
+        "import sys, io; from citebot.bot.cli import run; out = io.StringIO(); "
         "code = run(['ask', '--json', 'Who co-chaired the session?'], out=out); "
         "assert code == 0 and 'Tamm' in out.getvalue() and '\"rerank\": ' in out.getvalue(), out.getvalue(); "
         f"code = run(['index', 'add', {str(SAMPLES)!r}], out=out); "
@@ -185,12 +185,12 @@ def test_onnx_query_encoder_matches_the_model_and_ask_and_unchanged_add_avoid_to
 
 
 def test_int8_build_encoder_is_close_to_the_model_answers_and_later_adds_avoid_torch(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
-    from index.onnx_encoder import INT8_DIR, OnnxQueryEmbedder, encoder_info
+    from citebot.index.embed.onnx_encoder import INT8_DIR, OnnxQueryEmbedder, encoder_info
 
     env = dict(os.environ, CITEBOT_INDEX_DIR=str(tmp_path / "ix"), CITEBOT_BUILD_ENCODER="int8",
                PYTHONPATH=str(Path(__file__).parent.parent))
     env.pop("CITEBOT_MODEL", None)
-    build = subprocess.run([sys.executable, "-m", "bot.cli", "index", "build", str(SAMPLES)], env=env,
+    build = subprocess.run([sys.executable, "-m", "citebot.bot.cli", "index", "build", str(SAMPLES)], env=env,
                            capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr[-2000:]
     info = encoder_info(tmp_path / "ix", INT8_DIR)
@@ -202,7 +202,7 @@ def test_int8_build_encoder_is_close_to_the_model_answers_and_later_adds_avoid_t
     story = tmp_path / "tram.txt"
     story.write_text("Tartu will reopen tram line 4 next spring after a two-year rebuild, the city council said.", encoding="utf-8")
     code = (
-        "import sys, io; from bot.cli import run; out = io.StringIO(); "
+        "import sys, io; from citebot.bot.cli import run; out = io.StringIO(); "
         f"code = run(['index', 'add', {str(story)!r}], out=out); "
         "assert code == 0 and '1 sentences embedded' in out.getvalue(), out.getvalue(); out = io.StringIO(); "
         "code = run(['ask', '--json', 'When will the tram line reopen?'], out=out); "
@@ -217,7 +217,7 @@ def test_int8_build_encoder_is_close_to_the_model_answers_and_later_adds_avoid_t
 
 @pytest.fixture(scope="module")
 def exported_samples(tmp_path_factory, real_embedder) -> Path:  # type: ignore[no-untyped-def]
-    from index.rerank import ensure_export
+    from citebot.index.search.rerank import ensure_export
 
     directory = tmp_path_factory.mktemp("damaged") / "ix"
     answerer_for([SAMPLES], directory, real_embedder)  # exports the query encoder
@@ -234,7 +234,7 @@ def test_a_damaged_export_is_exported_again_with_one_warning(exported_samples: P
     import io
     import logging
 
-    from bot.cli import run
+    from citebot.bot.cli import run
 
     path = next(exported_samples.glob(name))
     if how == "delete":
@@ -261,8 +261,8 @@ def test_writes_with_a_damaged_encoder_export_it_again(tmp_path: Path, real_embe
                                                       monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     import io
 
-    from bot.cli import run
-    from index.onnx_encoder import ENCODER_DIR, export_problem
+    from citebot.bot.cli import run
+    from citebot.index.embed.onnx_encoder import ENCODER_DIR, export_problem
 
     directory = tmp_path / "ix"
     answerer_for([SAMPLES], directory, real_embedder)

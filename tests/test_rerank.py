@@ -9,17 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.answer import DEFAULT_ABSTAIN_BELOW, Answerer, confidence
-from bot.cli import run
-from bot.config import ConfigError, Settings
-from index.embedders import HashEmbedder
-from index.hybrid import Retrieved, missing_names, names
-from index.ingest import make_article
-from index.reader import IndexReader
-from index.records import Hit
-from index.rerank import make_reranker, rerank
-from index.rerank_text import passage
-from index.writer import write
+from citebot.bot.answer import DEFAULT_ABSTAIN_BELOW, Answerer, confidence
+from citebot.bot.cli import run
+from citebot.bot.config import ConfigError, Settings
+from citebot.index.embed.embedders import HashEmbedder
+from citebot.index.ingest.files import make_article
+from citebot.index.records import Hit
+from citebot.index.search.hybrid import Retrieved, missing_names, names
+from citebot.index.search.rerank import make_reranker, rerank
+from citebot.index.search.rerank_text import passage
+from citebot.index.store.reader import IndexReader
+from citebot.index.store.writer import write
 
 
 class WordReranker:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from index.ingest import load, make_article
-from index.sentences import split_article
+from citebot.index.ingest.files import load, make_article
+from citebot.index.ingest.sentences import split_article
 from tests.conftest import SAMPLES, seeds_or_skip
 
 
@@ -91,7 +91,7 @@ def stock_pysbd_agrees(paths: list[Path]) -> int:
     """Our pysbd subclass (no per-sentence regex) returns exactly what stock pysbd returns."""
     import pysbd
 
-    from index.sentences import _segmenter
+    from citebot.index.ingest.sentences import _segmenter
 
     stock = pysbd.Segmenter(language="en", clean=False)
     articles, _ = load(paths)

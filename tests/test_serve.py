@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings
-from bot.logs import RedactSecrets
-from bot.serve import check_credentials
+from citebot.bot.config import ConfigError, Settings
+from citebot.bot.logs import RedactSecrets
+from citebot.bot.serve import check_credentials
 from tests.conftest import ROOT
 
 
 def run_serve(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
     clean.update(env, PYTHONPATH=str(ROOT), CITEBOT_INDEX_DIR=str(tmp_path / "ix"))
-    return subprocess.run([sys.executable, "-m", "bot.cli", "serve", *args], cwd=tmp_path, env=clean,
+    return subprocess.run([sys.executable, "-m", "citebot.bot.cli", "serve", *args], cwd=tmp_path, env=clean,
                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
 
 
@@ -61,8 +61,8 @@ def test_bad_numeric_config_is_a_clear_error() -> None:
 
 
 def test_unreachable_or_refusing_slack_is_a_clear_error(fake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from bot.serve import connect
-    from bot.service import AnswerService
+    from citebot.bot.serve import connect
+    from citebot.bot.service import AnswerService
     from tests.slack_helpers import bot_settings
 
     settings = bot_settings(fake, tmp_path / "ix", "fake:hash-256")
@@ -77,9 +77,9 @@ def test_unreachable_or_refusing_slack_is_a_clear_error(fake, tmp_path: Path) ->
 
 def test_app_start_logs_no_token_warning_on_a_correct_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                     caplog: pytest.LogCaptureFixture, fake) -> None:  # type: ignore[no-untyped-def]
-    from bot.app import create_app
-    from bot.service import AnswerService
-    from bot.state import BotState
+    from citebot.bot.app import create_app
+    from citebot.bot.service import AnswerService
+    from citebot.bot.state import BotState
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-abc")
     settings = Settings(slack_bot_token="xoxb-1-2-abc", slack_signing_secret="s" * 32, index_dir=tmp_path / "ix",

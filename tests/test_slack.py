@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.blocks import ACTION_DOWN, ACTION_SHARE, ACTION_UP
-from bot.listeners import NO_INDEX, SOMETHING_WRONG
-from index.embedders import HashEmbedder
-from index.ingest import load, make_article
-from index.writer import write
+from citebot.bot.blocks import ACTION_DOWN, ACTION_SHARE, ACTION_UP
+from citebot.bot.listeners import NO_INDEX, SOMETHING_WRONG
+from citebot.index.embed.embedders import HashEmbedder
+from citebot.index.ingest.files import load, make_article
+from citebot.index.store.writer import write
 from tests.conftest import FAKE_MODEL, SAMPLES
 from tests.fake_slack import BOT_USER, FakeSlack
 from tests.slack_helpers import (

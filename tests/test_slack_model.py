@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from index.ingest import load
-from index.writer import write
+from citebot.index.ingest.files import load
+from citebot.index.store.writer import write
 from tests.conftest import seeds_or_skip
 from tests.fake_slack import FakeSlack
 from tests.slack_helpers import bot_settings, http_bot, mention, service_for, socket_bot

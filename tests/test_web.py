@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, run
-from bot.config import ConfigError, Settings
-from bot.service import AnswerService
-from index.embedders import HashEmbedder
-from index.feeds import FeedFollower, parse_feed
-from index.fetch import Fetcher, FetchError, retry_after_seconds
-from index.html import page_article
-from index.ingest import load, make_article
-from index.sentences import split_article
-from index.sync import stored_articles
-from index.writer import write
+from citebot.bot.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, run
+from citebot.bot.config import ConfigError, Settings
+from citebot.bot.service import AnswerService
+from citebot.index.embed.embedders import HashEmbedder
+from citebot.index.ingest.fetch import Fetcher, FetchError, retry_after_seconds
+from citebot.index.ingest.files import load, make_article
+from citebot.index.ingest.html import page_article
+from citebot.index.ingest.sentences import split_article
+from citebot.index.lifecycle.feeds import FeedFollower, parse_feed
+from citebot.index.lifecycle.sync import stored_articles
+from citebot.index.store.writer import write
 from tests.conftest import FAKE_MODEL
 from tests.web_server import Feed, Item, Route, WebServer, sample_page
 
@@ -333,7 +333,7 @@ def test_running_slack_bot_answers_about_a_new_feed_item(fake, tmp_path: Path, w
     env.update(PYTHONPATH=str(ROOT), CITEBOT_INDEX_DIR=str(index_dir), CITEBOT_MODEL=FAKE_MODEL, CITEBOT_RERANKER="none",
                SLACK_BOT_TOKEN="xoxb-111-222-fakebottoken", SLACK_APP_TOKEN="xapp-1-A1-333-fakeapptoken",
                SLACK_API_URL=fake.api_url, CITEBOT_FEEDS=web.url("/feed.xml"), CITEBOT_FEED_INTERVAL="0.5")
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, "-m", "citebot.bot.cli", "serve"], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         fake.wait_for(fake.connected, timeout=60)

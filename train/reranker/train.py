@@ -50,11 +50,11 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from index.embedders import DEFAULT_MODEL, resolve_model  # noqa: E402
-from index.ingest import make_article  # noqa: E402
-from index.rerank_net import TARGETS, load_bert, network, pool  # noqa: E402
-from index.rerank_text import pair_tokenizer, passage  # noqa: E402
-from index.sentences import split_article  # noqa: E402
+from citebot.index.embed.embedders import DEFAULT_MODEL, resolve_model  # noqa: E402
+from citebot.index.ingest.files import make_article  # noqa: E402
+from citebot.index.ingest.sentences import split_article  # noqa: E402
+from citebot.index.search.rerank_net import TARGETS, load_bert, network, pool  # noqa: E402
+from citebot.index.search.rerank_text import pair_tokenizer, passage  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 FROZEN = 3  # layers below this are frozen and cached

@@ -31,12 +31,12 @@ from typing import Protocol
 
 import numpy as np
 
-from index.errors import ModelError
-from index.onnx_encoder import export_problem, file_sizes, padded_feeds
-from index.rerank_text import pair_tokenizer
+from citebot.index.embed.onnx_encoder import export_problem, file_sizes, padded_feeds
+from citebot.index.errors import ModelError
+from citebot.index.search.rerank_text import pair_tokenizer
 
 log = logging.getLogger("citebot.rerank")
-MODELS = Path(__file__).resolve().parent / "models"
+MODELS = Path(__file__).resolve().parents[1] / "models"
 ARTIFACT = MODELS / "reranker.npz"
 CARD = MODELS / "reranker.json"
 BUILTIN, NONE = "builtin", "none"
@@ -147,8 +147,8 @@ def export(index_dir: Path, artifact: Path = ARTIFACT, card: Path | None = None)
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from index.embedders import DEFAULT_MODEL, resolve_model
-    from index.rerank_net import network
+    from citebot.index.embed.embedders import DEFAULT_MODEL, resolve_model
+    from citebot.index.search.rerank_net import network
 
     card_path = card or (CARD if artifact == ARTIFACT else artifact.with_suffix(".json"))
     info = read_card(card_path) if card_path.is_file() else {"scale": 2.0, "reference": [], "base_model": DEFAULT_MODEL}
@@ -255,7 +255,7 @@ def rerank(question: str, retrieved, reranker: Reranker, top: int = RERANK_TOP, 
     Adds the signals ``rerank_max`` and ``rerank_top`` (the logit of the new first hit)."""
     from dataclasses import replace
 
-    from index.hybrid import Retrieved
+    from citebot.index.search.hybrid import Retrieved
 
     hits = retrieved.hits
     slot_of: dict[str, int] = {}  # distinct text -> its slot among the texts scored
@@ -285,6 +285,6 @@ def rerank(question: str, retrieved, reranker: Reranker, top: int = RERANK_TOP, 
 
 
 def passage_of(hit) -> str:  # type: ignore[no-untyped-def]
-    from index.rerank_text import passage
+    from citebot.index.search.rerank_text import passage
 
     return passage(hit.text, hit.title)

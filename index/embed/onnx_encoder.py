@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedders import FAKE_PREFIX, Embedder, LazyEmbedder, Progress, SentenceTransformerEmbedder, make_embedder
+from citebot.index.embed.embedders import FAKE_PREFIX, Embedder, LazyEmbedder, Progress, SentenceTransformerEmbedder, make_embedder
 
 log = logging.getLogger("citebot.encoder")
 ENCODER_DIR = "encoder"

@@ -17,8 +17,8 @@ import httpx
 from tenacity import RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 from tenacity import Retrying as _Retrying
 
-from index.errors import CitebotError
-from index.urls import scheme_problem
+from citebot.index.errors import CitebotError
+from citebot.index.ingest.urls import scheme_problem
 
 USER_AGENT = "citebot/0.1 (news article indexer; +https://github.com/citebot/citebot)"
 TIMEOUT_SECONDS = 20.0

@@ -8,7 +8,7 @@ the same text (a wire story in two feeds is indexed once). Its page is fetched a
 (``content:encoded``, Atom ``content``) is used if it has some, else the item is retried on the
 next polls. A failing feed is retried with exponential backoff and never stops the others; a
 failure never removes anything from the index. What has been seen is kept in
-``INDEX_DIR/feeds.json`` so a restart does not fetch every item again.
+``feeds.json`` in the index's local directory so a restart does not fetch every item again.
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.embedders import Embedder
-from index.errors import CitebotError
-from index.fetch import Fetcher, FetchError
-from index.html import page_article
-from index.ingest import UnreadableError
-from index.records import Article
-from index.sync import stored_hashes
-from index.urls import scheme_problem
-from index.writer import write
+from citebot.index.embed.embedders import Embedder
+from citebot.index.errors import CitebotError
+from citebot.index.ingest.fetch import Fetcher, FetchError
+from citebot.index.ingest.files import UnreadableError
+from citebot.index.ingest.html import page_article
+from citebot.index.ingest.urls import scheme_problem
+from citebot.index.records import Article
+from citebot.index.store.base import Store
+from citebot.index.store.open import as_store
 
 log = logging.getLogger("citebot.feeds")
 DEFAULT_INTERVAL = 300.0  # seconds between polls of one feed
@@ -133,9 +133,9 @@ def parse_feed(url: str, text: str) -> tuple[str | None, list[dict]]:
 class FeedFollower:
     """Polls feeds into an index; ``poll_due()`` once, or ``loop()`` in a thread until ``stop()``."""
 
-    def __init__(self, feeds: Iterable[str], index_dir: Path, embedder: Embedder, interval: float = DEFAULT_INTERVAL,
+    def __init__(self, feeds: Iterable[str], store: Store | Path, embedder: Embedder, interval: float = DEFAULT_INTERVAL,
                  fetcher: Fetcher | None = None, on_poll: Callable[[PollReport], None] | None = None) -> None:
-        self.index_dir = index_dir
+        self.store = as_store(store)
         self.embedder = embedder
         self.interval = interval
         self.fetcher = fetcher or Fetcher()
@@ -151,7 +151,7 @@ class FeedFollower:
     # state ---------------------------------------------------------------------------------
     @property
     def state_path(self) -> Path:
-        return self.index_dir / STATE_FILE
+        return self.store.workspace / STATE_FILE
 
     def _load_state(self) -> dict[str, FeedState]:
         saved: dict = {}
@@ -172,7 +172,7 @@ class FeedFollower:
         return states
 
     def _save_state(self) -> None:
-        self.index_dir.mkdir(parents=True, exist_ok=True)
+        self.store.workspace.mkdir(parents=True, exist_ok=True)
         try:
             saved = json.loads(self.state_path.read_text(encoding="utf-8"))
             saved = saved if isinstance(saved, dict) else {}
@@ -217,7 +217,7 @@ class FeedFollower:
             report.not_modified = True
             return report
         feed_title, entries = parse_feed(state.url, fetched.text)
-        known = stored_hashes(self.index_dir)
+        known = self.store.hashes()
         articles: dict[str, Article] = {}
         taken: list[str] = []
         for entry in entries:
@@ -240,7 +240,7 @@ class FeedFollower:
             articles[article.id] = article
             taken.append(key)
         if articles:
-            change = write(self.index_dir, self.embedder, list(articles.values()))
+            change = self.store.write(self.embedder, list(articles.values()))
             report.new = [a.path or a.id for a in articles.values()]
             report.generation = change.generation
         for key in taken:

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from index import ann, keyword
-from index.embedders import Embedder
-from index.errors import IndexBusy, IndexCorrupt, IndexMismatch
-from index.records import Article, Sentence
-from index.sentences import split_article
-from index.store import (
+from citebot.index.embed.embedders import Embedder
+from citebot.index.errors import IndexBusy, IndexCorrupt, IndexMismatch
+from citebot.index.ingest.sentences import split_article
+from citebot.index.records import Article, Sentence
+from citebot.index.store import ann, keyword
+from citebot.index.store.generations import (
     LOCK,
     SCHEMA,
     Manifest,
@@ -35,7 +35,7 @@ from index.store import (
     publish,
     staged_directory,
 )
-from index.table import SentenceTable, flags
+from citebot.index.store.table import SentenceTable, flags
 
 ProgressFn = Callable[[int, int], None]  # (sentences encoded so far, total to encode)
 LOCK_WAIT_SECONDS = 600.0
@@ -113,7 +113,7 @@ class GenerationWriter:
             self.keywords = keyword.KeywordWriter(staged, None)
             self.table = SentenceTable.empty()
             return _new_database(staged / "meta.sqlite"), _new_vectors(dim), _new_vectors(dim)
-        from index.reader import read_manifest
+        from citebot.index.store.reader import read_manifest
 
         manifest = read_manifest(base)
         if manifest.model != self.embedder.name or manifest.dimension != self.embedder.dimension:
@@ -363,7 +363,7 @@ def write(
     ann_threshold: int = ann.ANN_THRESHOLD,
 ) -> ChangeReport:
     """Publish the next generation of the index at ``directory`` under the writer lock."""
-    from index.onnx_encoder import ensure_encoder
+    from citebot.index.embed.onnx_encoder import ensure_encoder
 
     lock = writer_lock(directory, notify=notify)
     try:

@@ -10,8 +10,8 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from index.clean import find_structure, iso_date, normalise_text
-from index.records import MAX_ARTICLE_CHARS, Article, Skipped, derived_id
+from citebot.index.ingest.clean import find_structure, iso_date, normalise_text
+from citebot.index.records import MAX_ARTICLE_CHARS, Article, Skipped, derived_id
 
 TEXT_SUFFIXES = {".txt", ".text"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
@@ -156,11 +156,11 @@ def read_file(path: Path) -> Iterator[Article | Skipped]:
         elif suffix in JSONL_SUFFIXES:
             yield from _jsonl_articles(path, text)
         elif suffix in HTML_SUFFIXES:
-            from index.html import page_article
+            from citebot.index.ingest.html import page_article
 
             yield page_article(text, str(path))
         elif suffix in MARKDOWN_SUFFIXES:
-            from index.formats import markdown_article
+            from citebot.index.ingest.formats import markdown_article
 
             yield markdown_article(text, str(path))
         else:

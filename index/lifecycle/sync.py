@@ -6,14 +6,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.embedders import Embedder, IndexModel
-from index.errors import IndexMissing
-from index.ingest import SUPPORTED, load
-from index.reader import index_status, missing_message
-from index.records import Article, Skipped
-from index.store import connect, current_generation, opening
-from index.urls import is_url
-from index.writer import ChangeReport, write
+from citebot.index.embed.embedders import Embedder, IndexModel
+from citebot.index.ingest.files import SUPPORTED, load
+from citebot.index.ingest.urls import is_url
+from citebot.index.records import Article, Skipped
+from citebot.index.store.base import Store
+from citebot.index.store.open import as_store
+from citebot.index.store.writer import ChangeReport
 
 
 @dataclass
@@ -33,37 +32,19 @@ class SyncReport:
         return line + f" -> generation {c.generation}: {c.articles_total} articles, {c.sentences_total} sentences"
 
 
-def stored_articles(index_dir: Path) -> dict[str, str | None]:
+def stored_articles(store: Store | Path) -> dict[str, str | None]:
     """article id -> path, in the live generation (empty when there is no index)."""
-    generation = current_generation(index_dir)
-    if generation is None:
-        return {}
-    with opening(generation / "meta.sqlite"):
-        if not (generation / "meta.sqlite").is_file():
-            raise FileNotFoundError(generation / "meta.sqlite")
-        db = connect(generation / "meta.sqlite", readonly=True)
-        try:
-            return {row["id"]: row["path"] for row in db.execute("SELECT id, path FROM articles")}
-        finally:
-            db.close()
+    return as_store(store).articles()
 
 
-def stored_hashes(index_dir: Path) -> dict[str, str]:
+def stored_hashes(store: Store | Path) -> dict[str, str]:
     """article body hash -> its path (or id), in the live generation."""
-    generation = current_generation(index_dir)
-    if generation is None:
-        return {}
-    with opening(generation / "meta.sqlite"):
-        db = connect(generation / "meta.sqlite", readonly=True)
-        try:
-            return {row["hash"]: row["path"] or row["id"] for row in db.execute("SELECT hash, path, id FROM articles")}
-        finally:
-            db.close()
+    return as_store(store).hashes()
 
 
-def resolve_targets(index_dir: Path, targets: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Article ids named directly or by (file or folder) path; and targets matching nothing."""
-    stored = stored_articles(index_dir)
+def resolve_targets(store: Store | Path, targets: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Article ids named directly or by (file or folder) path or URL; and targets matching nothing."""
+    stored = stored_articles(store)
     ids: list[str] = []
     unknown: list[str] = []
     for target in targets:
@@ -86,14 +67,13 @@ def under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def remove(index_dir: Path, targets: Iterable[str], notify: Callable[[str], None] | None = None) -> SyncReport:
-    """Take articles out by id, file or folder path; loads no model (nothing is embedded)."""
-    status = index_status(index_dir)
-    if status is None:
-        raise IndexMissing(missing_message(index_dir))
-    ids, unknown = resolve_targets(index_dir, targets)
+def remove(store: Store | Path, targets: Iterable[str], notify: Callable[[str], None] | None = None) -> SyncReport:
+    """Take articles out by id, file or folder path, or URL; loads no model (nothing is embedded)."""
+    store = as_store(store)
+    status = store.require()
+    ids, unknown = resolve_targets(store, targets)
     model = IndexModel(str(status["model"]), int(status["dimension"]))  # type: ignore[call-overload]
-    return SyncReport(write(index_dir, model, removals=ids, notify=notify), unknown=unknown)
+    return SyncReport(store.write(model, removals=ids, notify=notify), unknown=unknown)
 
 
 def stale(stored: dict[str, str | None], articles: list[Article], gone: Callable[[str], bool]) -> list[str]:
@@ -103,28 +83,30 @@ def stale(stored: dict[str, str | None], articles: list[Article], gone: Callable
     return [i for i, p in stored.items() if p and (gone(p) or (p in reread and i not in fresh))]
 
 
-def sync(index_dir: Path, embedder: Embedder, folder: Path, notify: Callable[[str], None] | None = None,
+def sync(store: Store | Path, embedder: Embedder, folder: Path, notify: Callable[[str], None] | None = None,
          progress: Callable[[int, int], None] | None = None) -> SyncReport:
     """Make the index mirror a folder: new and changed files in, deleted files out.
 
     A file that exists but cannot be read keeps its previously indexed version (nothing is lost
     because a copy is half-way); only files that are gone are removed."""
+    store = as_store(store)
     articles, skipped = load([folder])
     root = str(folder.resolve())
-    removals = stale(stored_articles(index_dir), articles, lambda p: under(p, root) and not Path(p).exists())
-    change = write(index_dir, embedder, articles, removals, progress=progress, notify=notify)
+    removals = stale(store.articles(), articles, lambda p: under(p, root) and not Path(p).exists())
+    change = store.write(embedder, articles, removals, progress=progress, notify=notify)
     return SyncReport(change, skipped)
 
 
-def apply_changes(index_dir: Path, embedder: Embedder, paths: Iterable[Path],
+def apply_changes(store: Store | Path, embedder: Embedder, paths: Iterable[Path],
                   notify: Callable[[str], None] | None = None) -> SyncReport:
     """Ingest the given files (changed or new) and drop articles of the ones that no longer exist."""
     paths = list(paths)
     present = [p for p in paths if p.exists()]
     gone = {str(p.resolve()) for p in paths if not p.exists()}
     articles, skipped = load(present) if present else ([], [])
-    removals = stale(stored_articles(index_dir), articles, gone.__contains__)
-    change = write(index_dir, embedder, articles, removals, notify=notify)
+    store = as_store(store)
+    removals = stale(store.articles(), articles, gone.__contains__)
+    change = store.write(embedder, articles, removals, notify=notify)
     return SyncReport(change, skipped)
 
 

@@ -21,43 +21,19 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import shutil
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 
 import tantivy
 
+from citebot.index.ingest.words import analyzer
+
 SENTENCES = Path("keyword") / "sentences"
 ARTICLES = Path("keyword") / "articles"
 ANALYZER = "citebot_en"
-TOKEN = re.compile(r"\w+")
-STOPWORDS = frozenset(
-    "a an and are as at be by did do does for from had has have how in is it its of on or the this that "
-    "to was were what when where which who whom whose why will with about into than then there their they "
-    "said says say can could would should been being any all much many".split()
-)
 TITLE_WEIGHT = 0.5  # a title word counts half as much as a body word in the article ranking
 WRITER_HEAP = 128_000_000
-
-
-@lru_cache(maxsize=1)
-def analyzer() -> tantivy.TextAnalyzer:
-    """Words → index terms: split on non-alphanumerics, drop >40-char tokens, lowercase, fold accents, stem."""
-    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-            .filter(tantivy.Filter.remove_long(40))
-            .filter(tantivy.Filter.lowercase())
-            .filter(tantivy.Filter.ascii_fold())
-            .filter(tantivy.Filter.stemmer("english"))
-            .build())
-
-
-def terms(question: str) -> list[str]:
-    """Distinct index terms of a question's content words, in order (stopwords and 1-letter words dropped)."""
-    words = (t for t in TOKEN.findall(question.lower()) if t not in STOPWORDS and len(t) > 1)
-    analyse = analyzer().analyze
-    return list(dict.fromkeys(term for word in words for term in analyse(word)))
 
 
 def _sentence_schema() -> tantivy.Schema:

@@ -13,9 +13,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from index.embedders import Embedder
-from index.errors import CitebotError
-from index.sync import SyncReport, apply_changes, is_article_file, sync
+from citebot.index.embed.embedders import Embedder
+from citebot.index.errors import CitebotError
+from citebot.index.lifecycle.sync import SyncReport, apply_changes, is_article_file, sync
+from citebot.index.store.base import Store
+from citebot.index.store.open import as_store
 
 log = logging.getLogger("citebot.watch")
 DEBOUNCE_SECONDS = 1.0  # quiet time after the last event before a batch is taken
@@ -34,11 +36,11 @@ def signature(path: Path) -> tuple[int, int] | None:
 class FolderWatcher:
     """Runs in a thread (or the foreground); ``on_batch`` sees each batch's report."""
 
-    def __init__(self, folder: Path, index_dir: Path, embedder: Embedder,
+    def __init__(self, folder: Path, store: Store | Path, embedder: Embedder,
                  on_batch: Callable[[SyncReport], None] | None = None,
                  debounce: float = DEBOUNCE_SECONDS, settle: float = SETTLE_SECONDS) -> None:
         self.folder = folder.resolve()
-        self.index_dir = index_dir
+        self.store = as_store(store)
         self.embedder = embedder
         self.on_batch = on_batch
         self.debounce = debounce
@@ -89,7 +91,7 @@ class FolderWatcher:
 
     def run_batch(self, paths: list[Path]) -> SyncReport | None:
         try:
-            report = apply_changes(self.index_dir, self.embedder, paths)
+            report = apply_changes(self.store, self.embedder, paths)
         except (CitebotError, OSError, sqlite3.Error) as exc:  # keep watching; the next change retries
             log.error("batch of %d file(s) not ingested: %s", len(paths), exc)
             with self._lock:
@@ -100,7 +102,7 @@ class FolderWatcher:
 
     def catch_up(self) -> SyncReport:
         """Mirror the folder once (changes made while nobody was watching)."""
-        return self._announce(sync(self.index_dir, self.embedder, self.folder), "initial sync: ")
+        return self._announce(sync(self.store, self.embedder, self.folder), "initial sync: ")
 
     def _announce(self, report: SyncReport, label: str) -> SyncReport:
         """One log line per batch, and the caller's hook."""

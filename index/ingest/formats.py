@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from index.ingest import make_article
-from index.records import Article
+from citebot.index.ingest.files import make_article
+from citebot.index.records import Article
 
 FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
 MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from index.errors import CitebotError
-from index.fetch import Fetcher, FetchError
-from index.html import page_article
-from index.ingest import UnreadableError
-from index.records import Article, Skipped
-from index.urls import is_url
+from citebot.index.errors import CitebotError
+from citebot.index.ingest.fetch import Fetcher, FetchError
+from citebot.index.ingest.files import UnreadableError
+from citebot.index.ingest.html import page_article
+from citebot.index.ingest.urls import is_url
+from citebot.index.records import Article, Skipped
 
 
 def url_article(url: str, fetcher: Fetcher) -> Article:

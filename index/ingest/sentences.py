@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from index.clean import BOILERPLATE, foreign_script_share
-from index.records import Article, Sentence
+from citebot.index.ingest.clean import BOILERPLATE, foreign_script_share
+from citebot.index.records import Article, Sentence
 
 MIN_WORDS = 3
 # pysbd is quadratic on pathological input; longer paragraphs are split at newlines/spaces first.

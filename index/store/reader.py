@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from index.errors import IndexCorrupt, IndexMismatch, IndexMissing
-from index.keyword import KeywordIndex
-from index.keyword import require as require_keyword_files
-from index.records import Hit
-from index.store import FORMAT, Manifest, connect, current_generation, opening, rows_by_ids
-from index.table import SentenceTable, TableIndex
+from citebot.index.errors import IndexCorrupt, IndexMismatch, IndexMissing
+from citebot.index.records import Hit
+from citebot.index.store.generations import FORMAT, Manifest, connect, current_generation, opening, rows_by_ids
+from citebot.index.store.keyword import KeywordIndex
+from citebot.index.store.keyword import require as require_keyword_files
+from citebot.index.store.table import SentenceTable, TableIndex
 
 
 def read_manifest(generation: Path) -> Manifest:
@@ -88,7 +88,7 @@ class IndexReader:
             vectors = faiss.read_index(str(generation / "vectors.faiss"))
         with opening(generation / "articles.faiss"):
             article_vectors = faiss.read_index(str(generation / "articles.faiss"))
-        from index.ann import set_nprobe
+        from citebot.index.store.ann import set_nprobe
 
         set_nprobe(vectors)
         if article_vectors.ntotal != manifest.articles or article_vectors.d != manifest.dimension:
@@ -123,6 +123,40 @@ class IndexReader:
                 f"index {self.directory} holds {self.manifest.dimension}-dimensional vectors but the "
                 f"model gives {dimension}; rebuild it with `citebot index build`"
             )
+
+    # the Reader interface (store/base.py) ---------------------------------------------------
+    def sentence_count(self) -> int:
+        return int(self.vectors.ntotal)
+
+    def dense_sentences(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores, ids = self.vectors.search(query, min(k, int(self.vectors.ntotal)))
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
+
+    def dense_articles(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores, ids = self.article_vectors.search(query, min(k, int(self.article_vectors.ntotal)))
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
+
+    def sentence_vectors(self, ids: np.ndarray) -> np.ndarray:
+        return self.vectors.reconstruct_batch(ids)
+
+    def article_vectors_of(self, rowids: np.ndarray) -> np.ndarray:
+        return self.article_vectors.reconstruct_batch(rowids)
+
+    def keyword_sentences(self, words: list[str], k: int) -> dict[int, float]:
+        return self.keywords.top_sentences(words, k)
+
+    def keyword_articles(self, words: list[str], k: int) -> dict[int, float]:
+        return self.keywords.top_articles(words, k)
+
+    def coverage(self, words: list[str], article: int | None) -> tuple[float, float]:
+        return self.keywords.coverage(words, article)
+
+    def hits(self, scored: list[tuple[int, float]]) -> list[Hit]:
+        with self.lock:
+            found = rows_by_ids(self.db, [i for i, _ in scored])
+        return [self.hit(found[i], score) for i, score in scored if i in found]
 
     def search(self, vector: np.ndarray, k: int) -> list[Hit]:
         """The k sentences nearest to a normalised query vector, best first."""

@@ -17,8 +17,8 @@ import json
 import re
 from collections.abc import Iterator
 
-from index.ingest import UnreadableError, make_article
-from index.records import Article
+from citebot.index.ingest.files import UnreadableError, make_article
+from citebot.index.records import Article
 
 JSON_LD = re.compile(r"<script[^>]*application/ld\+json[^>]*>(.*?)</script>", re.S | re.I)
 ARTICLE_TYPE = re.compile(r"(?:Article|BlogPosting|Report)$")

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.errors import ModelError
+from citebot.index.errors import ModelError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 BUNDLED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
@@ -168,23 +168,21 @@ class LazyEmbedder:
         return self.loaded.encode(texts, progress=progress)
 
 
-def embedder_for_writes(name: str, index_dir: Path, encoder: str = "auto",
+def embedder_for_writes(name: str, workspace: Path, dimension: int | None, encoder: str = "auto",
                         notify: Callable[[str], None] | None = None) -> Embedder:
-    """For adding to an existing index: loaded only if something must be embedded.
-    ``encoder``: "torch" (the model), "int8" (its quantised ONNX export) or "auto" (int8 when the
-    index has an int8 encoder), see onnx_encoder.document_embedder."""
-    from index.onnx_encoder import document_embedder
-    from index.reader import index_status
+    """For adding to an index whose vectors have ``dimension`` (None: a first build): loaded only if
+    something must be embedded. ``encoder``: "torch" (the model), "int8" (its quantised ONNX export in
+    ``workspace``) or "auto" (int8 when ``workspace`` has an int8 encoder), see onnx_encoder.document_embedder."""
+    from citebot.index.embed.onnx_encoder import document_embedder
 
     def load() -> Embedder:
         if notify and not name.startswith(FAKE_PREFIX):
             notify(f"loading the model {name} to embed new sentences")
-        return document_embedder(name, index_dir, encoder)
+        return document_embedder(name, workspace, encoder)
 
-    status = index_status(index_dir)
-    if status is None:
+    if dimension is None:
         return load()  # a first build embeds everything
-    return LazyEmbedder(name, int(status["dimension"]), load)  # type: ignore[call-overload]
+    return LazyEmbedder(name, int(dimension), load)
 
 
 def make_embedder(name: str) -> Embedder:

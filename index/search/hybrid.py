@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index import table
-from index.keyword import STOPWORDS
-from index.keyword import terms as keyword_terms
-from index.records import Hit
+from citebot.index.ingest.words import STOPWORDS
+from citebot.index.ingest.words import terms as keyword_terms
+from citebot.index.records import Hit
+from citebot.index.store import table
+from citebot.index.store.base import Reader
 
 
 @dataclass(frozen=True)
@@ -115,14 +116,14 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
 
 
 class HybridSearch:
-    def __init__(self, reader, weights: Weights = DEFAULT_WEIGHTS) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, reader: Reader, weights: Weights = DEFAULT_WEIGHTS) -> None:
         self.reader = reader
         self.weights = weights
 
     def search(self, question: str, vector: np.ndarray, k: int) -> Retrieved:
         reader = self.reader
         q = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
-        if int(reader.vectors.ntotal) == 0:
+        if reader.sentence_count() == 0:
             return Retrieved([], np.zeros((0, q.shape[1]), np.float32), {})
         words = keyword_terms(question)
         pools = self._pools(q, words)
@@ -132,11 +133,10 @@ class HybridSearch:
         order = np.argsort(-score, kind="stable")[:k]
         sentences = reader.table.table
         top_dense_article = int(sentences.article[sentences.rows_of(pools.dense_ids[:1])][0]) if pools.dense_ids.size else None
-        known, covered = reader.keywords.coverage(words, top_dense_article)
-        with reader.lock:
-            found = reader.rows(int(i) for i in cand[order])
+        known, covered = reader.coverage(words, top_dense_article)
+        hits = reader.hits([(int(cand[j]), float(score[j])) for j in order])
+        found = {h.sentence_id for h in hits}
         order = np.asarray([j for j in order if int(cand[j]) in found], dtype=np.int64)
-        hits = [reader.hit(found[int(cand[j])], float(score[j])) for j in order]
         dense = pools.dense_scores
         signals = {
             "max_dense": float(dense[0]) if dense.size else 0.0,
@@ -150,11 +150,9 @@ class HybridSearch:
 
     def _pools(self, q: np.ndarray, words: list[str]) -> Pools:
         reader = self.reader
-        scores, ids = reader.vectors.search(q, min(POOL, int(reader.vectors.ntotal)))
-        art_scores, art_ids = reader.article_vectors.search(q, min(TOP_ARTICLES, int(reader.article_vectors.ntotal)))
-        keep, keep_art = ids[0] >= 0, art_ids[0] >= 0
-        return Pools(ids[0][keep], scores[0][keep], art_ids[0][keep_art], art_scores[0][keep_art],
-                     reader.keywords.top_sentences(words, POOL), reader.keywords.top_articles(words, 20))
+        ids, scores = reader.dense_sentences(q, POOL)
+        art_ids, art_scores = reader.dense_articles(q, TOP_ARTICLES)
+        return Pools(ids, scores, art_ids, art_scores, reader.keyword_sentences(words, POOL), reader.keyword_articles(words, 20))
 
     def _candidates(self, pools: Pools) -> np.ndarray:
         """Sentence ids to score: the dense and keyword pools, and every sentence of the best articles."""
@@ -172,7 +170,7 @@ class HybridSearch:
         rows = tab.table.rows_of(cand)
         before, after = tab.neighbours(rows)
         wanted = np.unique(np.concatenate([rows, before[before >= 0], after[after >= 0]]))  # vectors fetched once
-        vecs = reader.vectors.reconstruct_batch(tab.table.ids[wanted])
+        vecs = reader.sentence_vectors(tab.table.ids[wanted])
         cv = vecs[np.searchsorted(wanted, rows)]
         window = cv.copy()
         for side in (before, after):
@@ -185,7 +183,7 @@ class HybridSearch:
         score = (w.dense * (cv @ qv)
                  + w.keyword * _spread(kw, cand)
                  + w.window * (_normalise(window) @ qv)
-                 + w.article * (reader.article_vectors.reconstruct_batch(uniq_art) @ qv)[inverse]
+                 + w.article * (reader.article_vectors_of(uniq_art) @ qv)[inverse]
                  + w.article_kw * _spread(kw_art, uniq_art)[inverse]
                  + w.type * ((tab.table.flags[rows] & wanted_type) > 0))
         return score, cv

@@ -92,7 +92,7 @@ def current_generation(directory: Path) -> Path | None:
     intact = [g for g in generation_dirs(directory) if _manifest_readable(g)]
     if not intact:
         return None
-    from index.errors import IndexCorrupt
+    from citebot.index.errors import IndexCorrupt
 
     newest = intact[-1]
     raise IndexCorrupt(f"{directory / CURRENT} is damaged (it names no generation: {name[:40]!r}); the newest intact "
@@ -205,7 +205,7 @@ DAMAGE = (sqlite3.DatabaseError, RuntimeError, ValueError, KeyError, EOFError, O
 def opening(path: Path) -> Iterator[None]:
     """Open (part of) a generation: any damage becomes one IndexCorrupt naming the file and the remedy.
     Used by the reader and the writer alike, so every command reports a damaged index the same way."""
-    from index.errors import IndexCorrupt
+    from citebot.index.errors import IndexCorrupt
 
     try:
         yield

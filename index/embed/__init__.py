@@ -1,0 +1,1 @@
+"""Embedding models: sentence-transformers and the ONNX encoders exported beside an index."""

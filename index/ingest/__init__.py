@@ -1,0 +1,1 @@
+"""Reading articles: files and web pages into Article records, cleaning, sentences."""

@@ -1,0 +1,1 @@
+"""Hybrid retrieval and reranking."""

@@ -1,0 +1,95 @@
+"""The layout keeps the data flowing one way: no import cycles, the core imports no Slack, the
+front ends use the store interface (not a store's internals), the encoders know nothing of stores,
+and the installed import names are the project's own (citebot.index, citebot.bot)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+PACKAGES = {"citebot.index": ROOT / "index", "citebot.bot": ROOT / "bot"}
+STORE_INTERNALS = ("citebot.index.store.writer", "citebot.index.store.generations", "citebot.index.store.reader",
+                   "citebot.index.store.keyword", "citebot.index.store.local", "citebot.index.store.milvus",
+                   "citebot.index.store.ann")
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for package, folder in PACKAGES.items():
+        for path in folder.rglob("*.py"):
+            parts = list(path.relative_to(folder).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            out[".".join([package, *parts])] = path
+    return out
+
+
+def imports(path: Path, top_level_only: bool) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    found: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+    return found
+
+
+def test_no_import_cycles_among_module_level_imports() -> None:
+    mods = modules()
+    graph = {m: {i for i in imports(p, True) if i in mods and i != m} for m, p in mods.items()}
+    state: dict[str, int] = {}
+    cycle: list[str] = []
+
+    def visit(node: str, stack: list[str]) -> bool:
+        state[node] = 1
+        for nxt in graph[node]:
+            if state.get(nxt) == 1:
+                cycle.extend([*stack[stack.index(nxt):], nxt] if nxt in stack else [node, nxt])
+                return True
+            if state.get(nxt) is None and visit(nxt, [*stack, nxt]):
+                return True
+        state[node] = 2
+        return False
+
+    assert not any(visit(m, [m]) for m in sorted(graph) if state.get(m) is None), " -> ".join(cycle)
+
+
+def test_the_core_imports_no_slack_and_no_front_end() -> None:
+    for name, path in modules().items():
+        if name.startswith("citebot.index"):
+            bad = {i for i in imports(path, False) if i.startswith(("slack", "citebot.bot"))}
+            assert not bad, (name, bad)
+
+
+def test_front_ends_use_the_store_interface_not_its_internals() -> None:
+    for name, path in modules().items():
+        if name.startswith("citebot.bot"):
+            bad = {i for i in imports(path, False) if i.startswith(STORE_INTERNALS)}
+            assert not bad, (name, bad)
+
+
+def test_encoders_know_nothing_of_stores_or_generations() -> None:
+    for name, path in modules().items():
+        if name.startswith("citebot.index.embed"):
+            bad = {i for i in imports(path, False) if i.startswith("citebot.index.store")}
+            assert not bad, (name, bad)
+
+
+def test_no_bare_index_or_bot_imports_anywhere() -> None:
+    for folder in (ROOT / "index", ROOT / "bot", ROOT / "tests", ROOT / "bench", ROOT / "train"):
+        for path in folder.rglob("*.py"):
+            bad = {i for i in imports(path, False) if i.split(".")[0] in ("index", "bot")}
+            assert not bad, (path, bad)
+
+
+def test_installed_import_names_are_the_projects_own() -> None:
+    import citebot.bot.cli
+    import citebot.index.store.base
+
+    assert Path(citebot.bot.cli.__file__).parent == ROOT / "bot"
+    assert Path(citebot.index.store.base.__file__).parent == ROOT / "index" / "store"
