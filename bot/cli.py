@@ -196,6 +196,22 @@ def cmd_index_follow(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_index_export(settings: Settings, out: TextIO) -> int:
+    """The local index in ``settings.index_dir`` into the Milvus store the settings name."""
+    from dataclasses import replace
+
+    from citebot.index.lifecycle.migrate import export_store
+
+    source = store_for(replace(settings, store="local"))
+    target = store_for(replace(settings, store="milvus"))
+    report = export_store(source, target, notify=err, progress=progress_bar("copying"))
+    print(f"exported {report.articles_total} articles, {report.sentences_total} sentences "
+          f"({report.sentences_embedded} embedded, {report.sentences_reused} vectors reused) from "
+          f"{source.describe()['location']} to Milvus at {target.describe()['location']} "
+          f"(collection {target.describe()['collection']}, generation {report.generation}) in {report.seconds:.1f}s", file=out)
+    return EXIT_OK
+
+
 def seconds(text: str) -> float:
     try:
         value = float(text)
@@ -305,6 +321,8 @@ def parser() -> argparse.ArgumentParser:
                         help="index directory (default: $CITEBOT_INDEX_DIR or ./citebot_index)")
     common.add_argument("--model", default=argparse.SUPPRESS,
                         help="sentence-transformers model name or path (default: $CITEBOT_MODEL)")
+    common.add_argument("--store", choices=("local", "milvus"), default=argparse.SUPPRESS,
+                        help="where the index lives (default: $CITEBOT_STORE or local)")
     p = argparse.ArgumentParser(prog="citebot", parents=[common],
                                 description="Answer questions about news articles with cited sentences.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -328,6 +346,8 @@ def parser() -> argparse.ArgumentParser:
     follow.add_argument("--interval", type=seconds, default=None, metavar="SECONDS",
                         help="seconds between polls of each feed (default $CITEBOT_FEED_INTERVAL or 300)")
     follow.add_argument("--once", action="store_true", help="poll each feed once and exit (for cron)")
+    export = idx.add_parser("export", parents=[common], help="copy the local index into Milvus (vectors included)")
+    export.add_argument("--to", choices=("milvus",), required=True)
     status = idx.add_parser("status", parents=[common], help="what the index holds")
     status.add_argument("--json", action="store_true")
 
@@ -350,6 +370,8 @@ def settings_for(args: argparse.Namespace) -> Settings:
         env["CITEBOT_INDEX_DIR"] = args.index_dir
     if getattr(args, "model", None):
         env["CITEBOT_MODEL"] = args.model
+    if getattr(args, "store", None):
+        env["CITEBOT_STORE"] = args.store
     return Settings.from_env(env)
 
 
@@ -373,6 +395,8 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
                 return cmd_index_watch(args, settings)
             if args.index_command == "follow":
                 return cmd_index_follow(args, settings)
+            if args.index_command == "export":
+                return cmd_index_export(settings, out)
             return cmd_index_write(args, settings, out, fresh=args.index_command == "build")
         if args.command == "ask":
             return cmd_ask(args, settings, out)

@@ -37,7 +37,12 @@ def content_words(question: str) -> list[str]:
     return list(dict.fromkeys(t for t in TOKEN.findall(question.lower()) if t not in STOPWORDS and len(t) > 1))
 
 
+def terms_of(words: list[str]) -> list[str]:
+    """Distinct index terms of these words, in order."""
+    analyse = analyzer().analyze
+    return list(dict.fromkeys(term for word in words for term in analyse(word)))
+
+
 def terms(question: str) -> list[str]:
     """Distinct index terms of a question's content words, in order (stopwords and 1-letter words dropped)."""
-    analyse = analyzer().analyze
-    return list(dict.fromkeys(term for word in content_words(question) for term in analyse(word)))
+    return terms_of(content_words(question))

@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from citebot.index.ingest.words import STOPWORDS
-from citebot.index.ingest.words import terms as keyword_terms
+from citebot.index.ingest.words import STOPWORDS, content_words
 from citebot.index.records import Hit
 from citebot.index.store import table
 from citebot.index.store.base import Reader
@@ -125,7 +124,7 @@ class HybridSearch:
         q = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
         if reader.sentence_count() == 0:
             return Retrieved([], np.zeros((0, q.shape[1]), np.float32), {})
-        words = keyword_terms(question)
+        words = content_words(question)  # each store analyses them (stems) as its keyword index does
         pools = self._pools(q, words)
         kw, kw_art = pools.keyword, pools.keyword_articles
         cand = self._candidates(pools)

@@ -201,15 +201,19 @@ class KeywordIndex:
                 query = tantivy.Query.boolean_query([only, (tantivy.Occur.Must, self._title_or_body(word))])
                 if self.article_searcher.search(query, 1, count=False).hits:
                     in_article.add(word)
-        total = missing = covered = 0.0
-        for word in words:
-            df = self._df(word)
-            idf = math.log(1.0 + (n + 1) / (df + 0.5))
-            total += idf
-            if df == 0:
-                missing += idf
-            elif word in in_article:
-                covered += idf
-        if total <= 0:
-            return 1.0, 0.0
-        return 1.0 - missing / total, covered / total
+        return idf_coverage(words, {word: self._df(word) for word in words}, in_article, n)
+
+
+def idf_coverage(words: list[str], df: dict[str, int], in_article: set[str], n: int) -> tuple[float, float]:
+    """(known, covered) from each term's article frequency ``df`` among ``n`` articles (shared by the stores)."""
+    total = missing = covered = 0.0
+    for word in words:
+        idf = math.log(1.0 + (n + 1) / (df[word] + 0.5))
+        total += idf
+        if df[word] == 0:
+            missing += idf
+        elif word in in_article:
+            covered += idf
+    if total <= 0:
+        return 1.0, 0.0
+    return 1.0 - missing / total, covered / total

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from citebot.index.errors import IndexCorrupt, IndexMismatch, IndexMissing
+from citebot.index.ingest.words import terms_of
 from citebot.index.records import Hit
 from citebot.index.store.generations import FORMAT, Manifest, connect, current_generation, opening, rows_by_ids
 from citebot.index.store.keyword import KeywordIndex
@@ -145,13 +146,13 @@ class IndexReader:
         return self.article_vectors.reconstruct_batch(rowids)
 
     def keyword_sentences(self, words: list[str], k: int) -> dict[int, float]:
-        return self.keywords.top_sentences(words, k)
+        return self.keywords.top_sentences(terms_of(words), k)
 
     def keyword_articles(self, words: list[str], k: int) -> dict[int, float]:
-        return self.keywords.top_articles(words, k)
+        return self.keywords.top_articles(terms_of(words), k)
 
     def coverage(self, words: list[str], article: int | None) -> tuple[float, float]:
-        return self.keywords.coverage(words, article)
+        return self.keywords.coverage(terms_of(words), article)
 
     def hits(self, scored: list[tuple[int, float]]) -> list[Hit]:
         with self.lock:
