@@ -21,7 +21,7 @@ from citebot.bot.blocks import ACTION_DOWN, ACTION_SHARE, ACTION_UP, answer_bloc
 from citebot.bot.config import Settings
 from citebot.bot.service import AnswerService
 from citebot.bot.state import BotState, SeenEvents
-from citebot.index.errors import CitebotError, IndexMissing
+from citebot.index.errors import CitebotError, IndexMissing, StoreUnavailable
 
 log = logging.getLogger("citebot.slack")
 MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
@@ -64,6 +64,8 @@ class Responder:
             result = self.service.ask(question)
         except IndexMissing:
             return notice_blocks(NO_INDEX), NO_INDEX
+        except StoreUnavailable:
+            raise  # an operator's problem: logged by the listener, which apologises in the thread
         except CitebotError as exc:
             return notice_blocks(str(exc)), str(exc)
         return answer_blocks(result, **options), fallback_text(result)

@@ -27,3 +27,8 @@ class ModelError(CitebotError):
 
 class QuestionError(CitebotError):
     pass
+
+
+class StoreUnavailable(CitebotError):
+    """The store cannot be reached or used (a Milvus server down, a wrong token): an operator's
+    problem, not the asker's; front ends log it and apologise rather than show it."""

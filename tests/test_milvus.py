@@ -35,8 +35,21 @@ QUESTIONS = ["Who co-chaired the session?", "How much will the offshore wind zon
              "What happened to steel prices?", "Who brokered the agreement?"]
 
 
+OPENED: list = []  # type: ignore[type-arg]
+
+
+@pytest.fixture(autouse=True)
+def close_milvus():  # type: ignore[no-untyped-def]
+    """Close every milvus-lite client a test opened (its server process stops with it)."""
+    yield
+    while OPENED:
+        OPENED.pop().close()
+
+
 def milvus(tmp_path: Path, name: str = "ws"):  # type: ignore[no-untyped-def]
-    return open_store("milvus", tmp_path / name, str(tmp_path / name / "milvus.db"), None, "citebot")
+    store = open_store("milvus", tmp_path / name, str(tmp_path / name / "milvus.db"), None, "citebot")
+    OPENED.append(store)
+    return store
 
 
 def top_hits(store, question: str, k: int = 10) -> list[int]:  # type: ignore[no-untyped-def]
@@ -209,8 +222,7 @@ def test_killed_writer_leaves_the_previous_generation_answering(tmp_path: Path) 
         assert status is not None and status["articles"] in (7, 47)
         assert "Tamm" in " ".join(top_text for top_text in (
             h.text for h in Answerer(reopened.reader(), HashEmbedder(256)).ask("Who co-chaired the session?").answers))
-        reopened.client.close()
-        del reopened
+        reopened.close()
 
 
 def test_milvus_settings_never_show_the_token() -> None:
@@ -220,3 +232,34 @@ def test_milvus_settings_never_show_the_token() -> None:
     assert "hunter2" not in repr(settings) + repr(store) + str(store.describe())
     with pytest.raises(CitebotError, match="valid Milvus name"):
         open_store("milvus", Path("/tmp/ws"), "x.db", None, "bad-name!")
+
+
+def test_milvus_going_away_mid_service_gets_something_went_wrong_in_the_thread(fake, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from citebot.bot.listeners import SOMETHING_WRONG
+    from tests.slack_helpers import bot_settings, http_bot, mention, service_for
+
+    store = milvus(tmp_path)
+    store.write(HashEmbedder(256), load([SAMPLES])[0], fresh=True)
+    settings = bot_settings(fake, tmp_path / "ws", FAKE_MODEL, store="milvus", milvus_uri=store.uri)
+    service = service_for(settings)
+    service.store = store  # one milvus-lite process: the bot shares the test's client
+    with http_bot(fake, settings, service) as bot:
+        bot.post_event(mention("who co-chaired the session?", ts="1700000900.000100"), event_id="EvM1")
+        first = fake.wait_calls("chat.postMessage")[0]
+        assert "Tamm" in json.dumps(first.params)
+        store.client.close()  # Milvus goes away (the store's handle stays, as a dead connection would)
+        bot.post_event(mention("who co-chaired the session?", ts="1700000900.000200"), event_id="EvM2")
+        second = fake.wait_calls("chat.postMessage", count=2)[1]
+    assert second.params["text"] == SOMETHING_WRONG and second.params["thread_ts"] == "1700000900.000200"
+
+
+def test_embedded_milvus_open_in_another_process_is_named(tmp_path: Path) -> None:
+    store = milvus(tmp_path)
+    store.write(HashEmbedder(256), load([SAMPLES])[0], fresh=True)  # this process holds the file
+    env = dict(os.environ, CITEBOT_MODEL=FAKE_MODEL, CITEBOT_INDEX_DIR=str(tmp_path / "ws"), CITEBOT_STORE="milvus",
+               PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "citebot.bot.cli", "index", "status"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == EXIT_ERROR and "Traceback" not in proc.stderr
+    assert "another process has it open" in proc.stderr and str(tmp_path / "ws" / "milvus.db") in proc.stderr

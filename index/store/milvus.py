@@ -24,6 +24,7 @@ fine to millions of sentences; beyond that an in-place scheme would be cheaper (
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
@@ -33,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from citebot.index.embed.embedders import Embedder
-from citebot.index.errors import CitebotError, IndexCorrupt, IndexMismatch, IndexMissing
+from citebot.index.errors import CitebotError, IndexCorrupt, IndexMismatch, IndexMissing, StoreUnavailable
 from citebot.index.ingest.sentences import split_article
 from citebot.index.ingest.words import analyzer, terms_of
 from citebot.index.records import Article, Hit, Sentence
@@ -56,7 +57,7 @@ FORMAT = "milvus-1"
 GEN = re.compile(r"_g(\d{6})$")
 
 
-class MilvusUnavailable(CitebotError):
+class MilvusUnavailable(StoreUnavailable):
     pass
 
 
@@ -111,6 +112,9 @@ class MilvusStore:
         if self._client is None:
             from pymilvus import MilvusClient
 
+            for name in ("pymilvus", "milvus_lite"):  # their tracebacks would bury the one message we give
+                logging.getLogger(name).setLevel(logging.CRITICAL)
+
             local = "://" not in self.uri
             if local:
                 Path(self.uri).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -118,6 +122,12 @@ class MilvusStore:
                 self._client = MilvusClient(uri=str(Path(self.uri).expanduser()) if local else self.uri,
                                             token=self._token or "", timeout=30)
             except Exception as exc:  # noqa: BLE001 (pymilvus raises many kinds; all mean "cannot use this URI")
+                if local and "open local milvus failed" in str(exc).lower():
+                    raise MilvusUnavailable(
+                        f"cannot open the embedded Milvus file {self.uri}: another process has it open (a running "
+                        f"`citebot serve`?). milvus-lite allows one process per file: stop that process, let it do the "
+                        f"writing (CITEBOT_WATCH_DIR, CITEBOT_FEEDS), or use a Milvus server (CITEBOT_MILVUS_URI=http://host:19530)"
+                    ) from None
                 raise self.unavailable(exc) from None
         return self._client
 
@@ -138,6 +148,12 @@ class MilvusStore:
             raise self.unavailable(exc) from None
         except (OSError, ConnectionError, TimeoutError) as exc:
             raise self.unavailable(exc) from None
+
+    def close(self) -> None:
+        """Close the connection (milvus-lite: stop its server process for this file)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     # names ---------------------------------------------------------------------------------
     def names(self, number: int) -> tuple[str, str, str]:
