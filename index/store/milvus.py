@@ -102,6 +102,7 @@ class MilvusStore:
         self.alias = collection
         self.index_type = index_type
         self._client: Any = None
+        self._loaded: set[str] = set()
 
     def __repr__(self) -> str:  # never the token
         return f"MilvusStore(uri={self.uri!r}, collection={self.alias!r})"
@@ -154,6 +155,7 @@ class MilvusStore:
         if self._client is not None:
             self._client.close()
             self._client = None
+            self._loaded.clear()
 
     # names ---------------------------------------------------------------------------------
     def names(self, number: int) -> tuple[str, str, str]:
@@ -197,7 +199,17 @@ class MilvusStore:
                                f"or move a local index there: citebot index export --to milvus")
         return status
 
+    def ensure_loaded(self, sentences: str) -> None:
+        """Load a generation's collections into memory (Milvus serves only loaded collections; an
+        embedded milvus-lite starts each process with them released). Once per store and generation."""
+        if sentences in self._loaded:
+            return
+        for name in (sentences, sentences + "_articles", sentences + "_docs"):
+            self.call("load_collection", name)
+        self._loaded.add(sentences)
+
     def _manifest(self, sentences: str) -> Manifest:
+        self.ensure_loaded(sentences)
         rows = self.call("query", sentences + "_docs", filter="kind == 0", output_fields=["content"])
         if not rows:
             raise IndexCorrupt(f"Milvus collection {sentences} at {self.uri} has no manifest; rebuild with `citebot index build`")
@@ -291,8 +303,10 @@ class MilvusStore:
         a.add_field("rowid", DataType.INT64, is_primary=True)
         a.add_field("article_id", DataType.VARCHAR, max_length=1024)
         a.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
-        a.add_field("body", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, analyzer_params=ANALYZER)
-        a.add_field("title", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, analyzer_params=ANALYZER)
+        a.add_field("body", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, enable_match=True,
+                    analyzer_params=ANALYZER)
+        a.add_field("title", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, enable_match=True,
+                    analyzer_params=ANALYZER)
         a.add_field("body_sparse", DataType.SPARSE_FLOAT_VECTOR)
         a.add_field("title_sparse", DataType.SPARSE_FLOAT_VECTOR)
         a.add_field("meta", DataType.VARCHAR, max_length=MAX_VARCHAR)
@@ -611,22 +625,24 @@ class MilvusReader:
         total = {r: body.get(r, 0.0) + TITLE_WEIGHT * title.get(r, 0.0) for r in set(body) | set(title)}
         return dict(sorted(total.items(), key=lambda kv: -kv[1])[:k])
 
+    def _count(self, expr: str) -> int:
+        return int(self.store.call("query", self.articles, filter=expr, output_fields=["count(*)"])[0]["count(*)"])
+
     def coverage(self, words: list[str], article: int | None) -> tuple[float, float]:
-        words = terms_of(words)
-        if not words:
+        """As the local store: articles holding each term (Milvus TEXT_MATCH over the same terms)."""
+        terms = terms_of(words)
+        if not terms:
             return 1.0, 0.0
-        for word in words:
-            if word not in self._df:
-                body = self._bm25(self.articles, "body_sparse", word, MAX_LIMIT)
-                title = self._bm25(self.articles, "title_sparse", word, MAX_LIMIT)
-                self._df[word] = len(set(body) | set(title))
-        in_article = set()
-        if article is not None:
-            for word in words:
-                expr = f"rowid == {int(article)}"
-                if self._bm25(self.articles, "body_sparse", word, 1, expr) or self._bm25(self.articles, "title_sparse", word, 1, expr):
-                    in_article.add(word)
-        return idf_coverage(words, {w: self._df[w] for w in words}, in_article, self._article_count)
+        match = {t: f"(TEXT_MATCH(body, {json.dumps(t)}) or TEXT_MATCH(title, {json.dumps(t)}))" for t in terms}
+        for term in terms:
+            if term not in self._df:
+                self._df[term] = self._count(match[term])
+        in_article: set[str] = set()
+        if article is not None:  # one read of that article's terms instead of a query per term
+            rows = self.store.call("query", self.articles, filter=f"rowid == {int(article)}", output_fields=["body", "title"])
+            held = set(rows[0]["body"].split()) | set(rows[0]["title"].split()) if rows else set()
+            in_article = {t for t in terms if t in held}
+        return idf_coverage(terms, {t: self._df[t] for t in terms}, in_article, self._article_count)
 
     def _sentence_rows(self, ids: list[int]) -> dict[int, dict]:
         if not ids:
