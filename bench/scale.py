@@ -85,13 +85,17 @@ import json, sys, time
 from pathlib import Path
 from citebot.bot.answer import Answerer
 from citebot.index.embed.onnx_encoder import query_embedder
-from citebot.index.store.reader import IndexReader
-reader = IndexReader.open(Path(sys.argv[1]))
+from citebot.index.store.open import open_store
+store = open_store(sys.argv[3], Path(sys.argv[1]), sys.argv[4] or None)
+reader = store.reader()
 answerer = Answerer(reader, query_embedder(reader.manifest.model, Path(sys.argv[1])), top_k=5)
 for q in json.loads(sys.argv[2]):
     answerer.ask(q)
-status = Path("/proc/self/status").read_text()
-print(int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1]) / 1024)
+def hwm(pid):
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(l for l in status.splitlines() if l.startswith(("VmHWM", "VmRSS"))).split()[1]) / 1024
+children = [int(c) for t in Path("/proc/self/task").iterdir() for c in (t / "children").read_text().split()]
+print(hwm("self"), sum(hwm(c) for c in children))
 """
 
 
@@ -127,12 +131,64 @@ def recall_at_10(reader, queries: np.ndarray) -> float:  # type: ignore[no-untyp
     return float(np.mean([len(set(found[q]) & set(best[q])) / 10 for q in range(len(queries))]))
 
 
+def milvus_figures(local_dir: Path, articles: list, embedder, qs: list[str], qvec: np.ndarray,  # type: ignore[type-arg, no-untyped-def]
+                   index_type: str) -> None:
+    """The same corpus in Milvus (milvus-lite in the same workspace): build, recall, ask latency, RSS."""
+    from citebot.bot.answer import Answerer
+    from citebot.index.embed.onnx_encoder import query_embedder
+    from citebot.index.store.local import LocalStore
+    from citebot.index.store.milvus import MilvusStore
+
+    uri = str(local_dir.parent / "milvus.db")
+    store = MilvusStore(local_dir, uri, index_type=index_type)
+    t0 = time.perf_counter()
+    report = store.write(embedder, articles, fresh=True)
+    build = time.perf_counter() - t0
+    print(f"  milvus ({index_type}, milvus-lite): built in {build:.0f}s ({report.sentences_total / build:.0f} sentences/s)")
+    reader = store.reader()
+    local = LocalStore(local_dir).reader()
+    exact = exact_top10(local, qvec)
+    found = [reader.dense_sentences(q.reshape(1, -1), 10)[0] for q in qvec]
+    recall = float(np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact, strict=True)]))
+    print(f"  milvus recall@10 against exact search: {recall:.4f}")
+    answerer = Answerer(reader, query_embedder(embedder.name, local_dir), top_k=5)
+    for q in qs[:10]:
+        answerer.ask(q)
+    p50, p90 = p50_p90(timed(answerer.ask, qs)[1])
+    print(f"  milvus warm ask (ONNX query encoder, hybrid): p50 {p50:.1f} ms, p90 {p90:.1f} ms")
+    local.close()
+    store.close()  # milvus-lite: one process per file; the serving process opens it next
+    serving = subprocess.run([sys.executable, "-c", SERVE, str(local_dir), json.dumps(qs[:30]), "milvus", uri], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.split()
+    print(f"  milvus serving process peak RSS (30 questions): {float(serving[0]):.0f} MiB, "
+          f"plus the milvus-lite server process {float(serving[1]):.0f} MiB")
+
+
+def exact_top10(reader, queries: np.ndarray) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
+    """Exact inner-product top 10 over every stored vector (in blocks of the sentence table's ids)."""
+    ids = reader.table.table.ids
+    best_scores = np.full((len(queries), 0), -np.inf, np.float32)
+    best_ids = np.zeros((len(queries), 0), np.int64)
+    for start in range(0, len(ids), 50_000):
+        block = ids[start:start + 50_000]
+        scores = queries @ reader.sentence_vectors(block).T
+        all_scores = np.concatenate([best_scores, scores], axis=1)
+        all_ids = np.concatenate([best_ids, np.broadcast_to(block, (len(queries), len(block)))], axis=1)
+        top = np.argsort(-all_scores, axis=1)[:, :10]
+        best_scores = np.take_along_axis(all_scores, top, axis=1)
+        best_ids = np.take_along_axis(all_ids, top, axis=1)
+    return list(best_ids)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sentences", type=int, action="append", help="sizes to build (repeatable)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/citebot-scale"))
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--profile", action="store_true", help="profile 50 asks")
+    ap.add_argument("--store", choices=("local", "milvus"), default="local",
+                    help="milvus: also build the same corpus in Milvus (milvus-lite) and print its figures beside the local store's")
+    ap.add_argument("--milvus-index", default="FLAT", help="Milvus index type for the sentence vectors (FLAT = exact)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     sizes = args.sentences or [100_000]
@@ -174,9 +230,11 @@ def main() -> None:
                                 str(args.work / "ask.prof"))
                 pstats.Stats(str(args.work / "ask.prof")).sort_stats("tottime").print_stats(12)
             reader.close()
-            serving = subprocess.run([sys.executable, "-c", SERVE, str(index_dir), json.dumps(qs[:30])], cwd=ROOT,
-                                     capture_output=True, text=True, check=True).stdout.split()[-1]
-            print(f"  serving process peak RSS (index loaded, 30 questions): {float(serving):.0f} MiB")
+            serving = subprocess.run([sys.executable, "-c", SERVE, str(index_dir), json.dumps(qs[:30]), "local", ""], cwd=ROOT,
+                                     capture_output=True, text=True, check=True).stdout.split()
+            print(f"  serving process peak RSS (index loaded, 30 questions): {float(serving[0]):.0f} MiB")
+            if args.store == "milvus":
+                milvus_figures(index_dir, articles, MixtureEmbedder(real, st.name), qs, qvec, args.milvus_index)
 
 
 if __name__ == "__main__":

@@ -263,3 +263,30 @@ def test_embedded_milvus_open_in_another_process_is_named(tmp_path: Path) -> Non
                           text=True, timeout=120)
     assert proc.returncode == EXIT_ERROR and "Traceback" not in proc.stderr
     assert "another process has it open" in proc.stderr and str(tmp_path / "ws" / "milvus.db") in proc.stderr
+
+
+def test_feed_items_reach_a_milvus_store(tmp_path: Path) -> None:
+    from citebot.index.ingest.fetch import Fetcher
+    from citebot.index.lifecycle.feeds import FeedFollower
+    from tests.web_server import Feed, Item, WebServer
+
+    web = WebServer().start()
+    try:
+        feed = Feed()
+        web.routes["/feed.xml"] = feed.handler
+        web.page("/news/1", "<html><head><title>Dredger hits pier</title></head><body><article><p>The dredger Baltic Star "
+                            "hit the north pier of Liepaja harbour on Tuesday, the harbour master said.</p></article></body></html>")
+        feed.add(Item("Dredger hits pier", web.url("/news/1"), "urn:1"))
+        store = milvus(tmp_path)
+        store.write(HashEmbedder(256), load([SAMPLES])[0], fresh=True)
+        follower = FeedFollower([web.url("/feed.xml")], store, HashEmbedder(256), interval=0.01,
+                                fetcher=Fetcher(timeout=2, attempts=1))
+        first = follower.poll(web.url("/feed.xml"))
+        assert first.new == [web.url("/news/1")] and first.generation == 2
+        assert follower.poll(web.url("/feed.xml")).not_modified
+        reader = store.reader()
+        hits = HybridSearch(reader).search("dredger pier", HashEmbedder(256).encode(["dredger pier"])[0], 3).hits
+        assert hits[0].url == web.url("/news/1") and "Baltic Star" in hits[0].text
+        assert (tmp_path / "ws" / "feeds.json").is_file()  # feed state lives in the local workspace
+    finally:
+        web.stop()

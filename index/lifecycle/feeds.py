@@ -187,10 +187,7 @@ class FeedFollower:
     def poll_due(self, now: float | None = None) -> list[PollReport]:
         """Poll every feed whose time has come; returns their reports."""
         now = time.time() if now is None else now
-        reports = [self.poll(url) for url, state in self.states.items() if state.next_poll <= now]
-        if reports:
-            self._save_state()
-        return reports
+        return [self.poll(url) for url, state in self.states.items() if state.next_poll <= now]
 
     def poll(self, url: str) -> PollReport:
         state = self.states[url]
@@ -205,6 +202,7 @@ class FeedFollower:
             state.next_poll = time.time() + wait
             report = PollReport(url, error=getattr(exc, "reason", None) or str(exc), retry_in=wait)
         report.seconds = time.monotonic() - started
+        self._save_state()  # after every poll: a restart never fetches what this poll took in
         (log.warning if report.error or report.failed else log.info)("%s", report.line())
         if self.on_poll:
             self.on_poll(report)
