@@ -104,6 +104,7 @@ class Settings:
     milvus_uri: str | None = None  # a file path (milvus-lite) or http(s)://host:19530; default index_dir/milvus.db
     milvus_token: str | None = field(default=None, repr=False)
     milvus_collection: str = "citebot"
+    milvus_index: str = "FLAT"  # the sentence vectors' index in Milvus: FLAT (exact), HNSW, IVF_FLAT, IVF_SQ8, DISKANN
     reranker: str = "builtin"  # builtin, none, a reranker artifact (.npz) or a sentence-transformers CrossEncoder
 
     @classmethod
@@ -135,6 +136,7 @@ class Settings:
             milvus_uri=env.get("CITEBOT_MILVUS_URI", "").strip() or None,
             milvus_token=env.get("CITEBOT_MILVUS_TOKEN") or None,
             milvus_collection=env.get("CITEBOT_MILVUS_COLLECTION", "").strip() or "citebot",
+            milvus_index=env.get("CITEBOT_MILVUS_INDEX", "").strip().upper() or "FLAT",
             max_article_chars=_int(env, "CITEBOT_MAX_ARTICLE_CHARS", MAX_ARTICLE_CHARS),
             feeds=tuple(dict.fromkeys(env.get("CITEBOT_FEEDS", "").replace(",", " ").split())),
             feed_interval=_positive(env, "CITEBOT_FEED_INTERVAL", 300.0),
@@ -149,7 +151,7 @@ def store_for(settings: Settings) -> Store:
     from citebot.index.store.open import open_store
 
     return open_store(settings.store, settings.index_dir, settings.milvus_uri, settings.milvus_token,
-                      settings.milvus_collection)
+                      settings.milvus_collection, settings.milvus_index)
 
 
 def embedder_for_adding(settings: Settings, store: Store, notify: Callable[[str], None] | None = None) -> Embedder:

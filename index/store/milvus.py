@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -53,6 +54,9 @@ CHUNK_CHARS = 16000  # at most 4 bytes a character: always under MAX_VARCHAR byt
 BATCH = 2000
 KEEP_GENERATIONS = 2
 MAX_LIMIT = 16384  # Milvus's largest top-k
+INDEX_TYPES = ("FLAT", "IVF_FLAT", "IVF_SQ8", "HNSW", "DISKANN", "AUTOINDEX")
+INDEX_BUILD = {"IVF_FLAT": {"nlist": 1024}, "IVF_SQ8": {"nlist": 1024}, "HNSW": {"M": 16, "efConstruction": 200}}
+INDEX_SEARCH = {"IVF_FLAT": {"nprobe": 32}, "IVF_SQ8": {"nprobe": 32}, "HNSW": {"ef": 128}, "DISKANN": {"search_list": 100}}
 FORMAT = "milvus-1"
 GEN = re.compile(r"_g(\d{6})$")
 
@@ -94,13 +98,15 @@ class MilvusStore:
 
     def __init__(self, workspace: Path, uri: str, token: str | None = None, collection: str = "citebot",
                  index_type: str = "FLAT") -> None:
+        if index_type.upper() not in INDEX_TYPES:
+            raise CitebotError(f"CITEBOT_MILVUS_INDEX must be one of {', '.join(INDEX_TYPES)}, got {index_type!r}")
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,200}", collection):
             raise CitebotError(f"CITEBOT_MILVUS_COLLECTION {collection!r} is not a valid Milvus name (letters, digits, _)")
         self.workspace = Path(workspace)
         self.uri = uri
         self._token = token
         self.alias = collection
-        self.index_type = index_type
+        self.index_type = index_type.upper()
         self._client: Any = None
         self._loaded: set[str] = set()
 
@@ -303,10 +309,8 @@ class MilvusStore:
         a.add_field("rowid", DataType.INT64, is_primary=True)
         a.add_field("article_id", DataType.VARCHAR, max_length=1024)
         a.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
-        a.add_field("body", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, enable_match=True,
-                    analyzer_params=ANALYZER)
-        a.add_field("title", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, enable_match=True,
-                    analyzer_params=ANALYZER)
+        a.add_field("body", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, analyzer_params=ANALYZER)
+        a.add_field("title", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, analyzer_params=ANALYZER)
         a.add_field("body_sparse", DataType.SPARSE_FLOAT_VECTOR)
         a.add_field("title_sparse", DataType.SPARSE_FLOAT_VECTOR)
         a.add_field("meta", DataType.VARCHAR, max_length=MAX_VARCHAR)
@@ -318,7 +322,7 @@ class MilvusStore:
                   index_params=self._index_params(["vector"], ["body_sparse", "title_sparse"]))
         d = client.create_schema(auto_id=False, enable_dynamic_field=False)
         d.add_field("id", DataType.INT64, is_primary=True)
-        d.add_field("kind", DataType.INT32)  # 0: the manifest, 1: a chunk of an article's text
+        d.add_field("kind", DataType.INT32)  # 0: the manifest, 1: a chunk of an article's text, 2: of the term frequencies
         d.add_field("rowid", DataType.INT64)
         d.add_field("chunk", DataType.INT32)
         d.add_field("content", DataType.VARCHAR, max_length=MAX_VARCHAR)
@@ -329,7 +333,8 @@ class MilvusStore:
     def _index_params(self, dense: list[str], sparse: list[str]) -> Any:
         params = self.client.prepare_index_params()
         for name in dense:
-            params.add_index(name, index_type=self.index_type if name == "vector" else "FLAT", metric_type="IP")
+            kind = self.index_type if name == "vector" else "FLAT"
+            params.add_index(name, index_type=kind, metric_type="IP", params=INDEX_BUILD.get(kind, {}))
         for name in sparse:
             params.add_index(name, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
         return params
@@ -359,6 +364,7 @@ class MilvusWriter:
         self.fresh = fresh
         self.progress = progress
         self.report = ChangeReport()
+        self.article_df: Counter[str] = Counter()
 
     def run(self, upserts: list[Article], removals: set[str], given: dict[str, list[Sentence]] | None = None) -> ChangeReport:
         import time
@@ -401,6 +407,10 @@ class MilvusWriter:
                             format=0, extra={"store": FORMAT, "next": {"sentence": next_sentence, "article": next_rowid}})
         store.call("insert", names[2], [{"id": 0, "kind": 0, "rowid": 0, "chunk": 0,
                                          "content": json.dumps(asdict(manifest)), "unused": [0.0, 0.0]}])
+        # how many articles hold each term, for the confidence's coverage signal (kind 2 rows, JSON in chunks)
+        frequencies = _chunks(json.dumps(dict(self.article_df), separators=(",", ":")))
+        self._insert_all(names[2], ({"id": n + 1, "kind": 2, "rowid": 0, "chunk": n, "content": c, "unused": [0.0, 0.0]}
+                                    for n, c in enumerate(frequencies)))
         for name in names:
             store.call("flush", name)
             store.call("load_collection", name)
@@ -459,6 +469,7 @@ class MilvusWriter:
         for r in store.scan(live, "articles", article_fields):
             if int(r["rowid"]) not in wanted:
                 continue
+            self.article_df.update(set(r["body"].split()) | set(r["title"].split()))
             if r["article_id"] in refreshed:
                 a = refreshed[r["article_id"]]
                 meta = {**json.loads(r["meta"]), "title": a.title, "source": a.source, "url": a.url,
@@ -527,6 +538,7 @@ class MilvusWriter:
             meta = {"id": article.id, "title": article.title, "source": article.source, "url": article.url,
                     "published": article.published, "path": article.path, "hash": article.hash,
                     "derived": article.id_is_derived, "added_at": added_at}
+            self.article_df.update(set(index_terms(article.body).split()) | set(index_terms(article.title or "").split()))
             article_rows.append({"rowid": rowid, "article_id": article.id, "vector": mean.astype(np.float32).tolist(),
                                  "body": index_terms(article.body), "title": index_terms(article.title or ""),
                                  "meta": json.dumps(meta)})
@@ -558,7 +570,7 @@ class MilvusReader:
                                f"says {manifest.sentences}; rebuild it with `citebot index build`")
         self.table = TableIndex(table)
         self._article_count = manifest.articles
-        self._df: dict[str, int] = {}
+        self._df: dict[str, int] | None = None
 
     @property
     def manifest(self) -> Manifest:
@@ -576,8 +588,11 @@ class MilvusReader:
                 fields: list[str] | None = None) -> list[dict]:
         if k <= 0:
             return []
+        params = {"metric_type": metric}
+        if field == "vector" and collection == self.sentences:
+            params["params"] = INDEX_SEARCH.get(self.store.index_type, {})  # type: ignore[assignment]
         found = self.store.call("search", collection, data=data, anns_field=field, limit=min(k, MAX_LIMIT), filter=expr,
-                                search_params={"metric_type": metric}, output_fields=fields or [])
+                                search_params=params, output_fields=fields or [])
         return list(found[0]) if found else []
 
     def dense_sentences(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -625,24 +640,26 @@ class MilvusReader:
         total = {r: body.get(r, 0.0) + TITLE_WEIGHT * title.get(r, 0.0) for r in set(body) | set(title)}
         return dict(sorted(total.items(), key=lambda kv: -kv[1])[:k])
 
-    def _count(self, expr: str) -> int:
-        return int(self.store.call("query", self.articles, filter=expr, output_fields=["count(*)"])[0]["count(*)"])
+    def _article_df(self) -> dict[str, int]:
+        """Articles holding each term, written with the generation (kind 2 rows of the docs collection)."""
+        if self._df is None:
+            rows = self.store.call("query", self.docs, filter="kind == 2", output_fields=["chunk", "content"])
+            text = "".join(r["content"] for r in sorted(rows, key=lambda r: int(r["chunk"])))
+            self._df = json.loads(text) if text else {}
+        return self._df
 
     def coverage(self, words: list[str], article: int | None) -> tuple[float, float]:
-        """As the local store: articles holding each term (Milvus TEXT_MATCH over the same terms)."""
+        """As the local store: IDF-weighted share of the terms some article holds, and the top article holds."""
         terms = terms_of(words)
         if not terms:
             return 1.0, 0.0
-        match = {t: f"(TEXT_MATCH(body, {json.dumps(t)}) or TEXT_MATCH(title, {json.dumps(t)}))" for t in terms}
-        for term in terms:
-            if term not in self._df:
-                self._df[term] = self._count(match[term])
+        df = self._article_df()
         in_article: set[str] = set()
-        if article is not None:  # one read of that article's terms instead of a query per term
+        if article is not None:  # one read of that article's terms
             rows = self.store.call("query", self.articles, filter=f"rowid == {int(article)}", output_fields=["body", "title"])
             held = set(rows[0]["body"].split()) | set(rows[0]["title"].split()) if rows else set()
             in_article = {t for t in terms if t in held}
-        return idf_coverage(terms, {t: self._df[t] for t in terms}, in_article, self._article_count)
+        return idf_coverage(terms, {t: int(df.get(t, 0)) for t in terms}, in_article, self._article_count)
 
     def _sentence_rows(self, ids: list[int]) -> dict[int, dict]:
         if not ids:

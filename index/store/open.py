@@ -11,7 +11,7 @@ STORES = ("local", "milvus")
 
 
 def open_store(kind: str = "local", workspace: Path | str = "citebot_index", uri: str | None = None,
-               token: str | None = None, collection: str = "citebot") -> Store:
+               token: str | None = None, collection: str = "citebot", index_type: str = "FLAT") -> Store:
     """The store of that kind; ``workspace`` is the local directory (the local index itself, or the
     exports and state kept beside a Milvus collection)."""
     if kind == "local":
@@ -21,7 +21,7 @@ def open_store(kind: str = "local", workspace: Path | str = "citebot_index", uri
     if kind == "milvus":
         from citebot.index.store.milvus import MilvusStore
 
-        return MilvusStore(Path(workspace), uri or str(Path(workspace) / "milvus.db"), token, collection)
+        return MilvusStore(Path(workspace), uri or str(Path(workspace) / "milvus.db"), token, collection, index_type)
     raise CitebotError(f"unknown store {kind!r}: use one of {', '.join(STORES)}")
 
 
