@@ -158,8 +158,13 @@ def milvus_figures(local_dir: Path, articles: list, embedder, qs: list[str], qve
     print(f"  milvus warm ask (ONNX query encoder, hybrid): p50 {p50:.1f} ms, p90 {p90:.1f} ms")
     local.close()
     store.close()  # milvus-lite: one process per file; the serving process opens it next
-    serving = subprocess.run([sys.executable, "-c", SERVE, str(local_dir), json.dumps(qs[:30]), "milvus", uri], cwd=ROOT,
-                             capture_output=True, text=True, check=True).stdout.split()
+    time.sleep(3)  # its server process lets go of the file
+    proc = subprocess.run([sys.executable, "-c", SERVE, str(local_dir), json.dumps(qs[:30]), "milvus", uri], cwd=ROOT,
+                          capture_output=True, text=True)
+    if proc.returncode:
+        print("  milvus serving process failed:", proc.stderr.strip().splitlines()[-1:])
+        return
+    serving = proc.stdout.split()
     print(f"  milvus serving process peak RSS (30 questions): {float(serving[0]):.0f} MiB, "
           f"plus the milvus-lite server process {float(serving[1]):.0f} MiB")
 

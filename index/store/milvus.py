@@ -43,7 +43,7 @@ from citebot.index.store.base import Notify, Progress
 from citebot.index.store.generations import Manifest, now_iso
 from citebot.index.store.keyword import TITLE_WEIGHT, idf_coverage
 from citebot.index.store.table import SentenceTable, TableIndex, flags
-from citebot.index.store.writer import ChangeReport, writer_lock
+from citebot.index.store.writer import ChangeReport, plan_changes, writer_lock
 
 # Milvus's BM25 reads fields that already hold citebot's index terms (ingest/words.py: the local
 # store's tantivy analysis), separated by spaces; its standard tokenizer only splits them again. So
@@ -423,38 +423,20 @@ class MilvusWriter:
 
     def _plan(self, stored: dict[str, dict], upserts: list[Article],
               removals: set[str]) -> tuple[set[str], list[Article], dict[str, Article]]:
-        """As the local writer: unchanged text is kept (metadata refreshed), changed text replaces its
-        article (same id, or same single-article file), removals drop what they name."""
-        report = self.report
-        doomed: set[str] = set()
-        todo: list[Article] = []
-        refreshed: dict[str, Article] = {}
-        by_path = {}
+        """The local writer's rules (plan_changes); unchanged articles with new metadata are refreshed."""
+        by_path: dict[str, list[str]] = {}
         for article_id, meta in stored.items():
             if meta.get("derived") and meta.get("path"):
                 by_path.setdefault(meta["path"], []).append(article_id)
-        for article in upserts:
-            old = stored.get(article.id)
-            if old is not None and old["hash"] == article.hash:
-                new = {"title": article.title, "source": article.source, "url": article.url,
-                       "published": article.published, "path": article.path}
-                if any(old.get(k) != v for k, v in new.items()):
-                    refreshed[article.id] = article
-                report.unchanged.append(article.id)
-                continue
-            previous = article.id if old is not None else None
-            if previous is None and article.path and article.id_is_derived and len(by_path.get(article.path, [])) == 1:
-                previous = by_path[article.path][0]
-            if previous:
-                doomed.add(previous)
-                report.updated.append(article.id)
-            else:
-                report.added.append(article.id)
-            todo.append(article)
-        for article_id in sorted(removals - doomed):
-            if article_id in stored:
-                doomed.add(article_id)
-                report.removed.append(article_id)
+
+        def same_file(article: Article) -> str | None:
+            found = by_path.get(article.path or "", [])
+            return found[0] if article.path and article.id_is_derived and len(found) == 1 else None
+
+        doomed, todo, unchanged = plan_changes(upserts, removals, lambda i: stored[i]["hash"] if i in stored else None,
+                                               same_file, self.report)
+        fields = ("title", "source", "url", "published", "path")
+        refreshed = {a.id: a for a in unchanged if any(stored[a.id].get(f) != getattr(a, f) for f in fields)}
         return doomed, todo, refreshed
 
     def _copy(self, live: str, names: tuple[str, str, str], kept: dict[str, dict], refreshed: dict[str, Article]) -> None:
@@ -697,14 +679,7 @@ class MilvusReader:
         return {i: r["text"] for i, r in self._sentence_rows(list(ids)).items()}
 
     def contexts(self, sentence_ids: list[int]) -> list[tuple[str | None, str | None]]:
-        if not sentence_ids:
-            return []
-        rows = self.table.table.rows_of(np.asarray(sentence_ids, dtype=np.int64))
-        before, after = self.table.neighbours(rows)
-        ids = self.table.table.ids
-        side = [(int(ids[b]) if b >= 0 else None, int(ids[a]) if a >= 0 else None) for b, a in zip(before, after, strict=True)]
-        texts = self.texts(i for pair in side for i in pair if i is not None)
-        return [(texts.get(b) if b is not None else None, texts.get(a) if a is not None else None) for b, a in side]
+        return self.table.contexts(sentence_ids, self.texts)
 
     def article_body(self, article_id: str) -> str | None:
         rows = self.store.call("query", self.articles, filter=f"article_id == {_strings([article_id])[1:-1]}",

@@ -186,14 +186,7 @@ class IndexReader:
 
     def contexts(self, sentence_ids: list[int]) -> list[tuple[str | None, str | None]]:
         """For each sentence: the sentences just before and after it in its article (None at the edges)."""
-        if not sentence_ids:
-            return []
-        rows = self.table.table.rows_of(np.asarray(sentence_ids, dtype=np.int64))
-        before, after = self.table.neighbours(rows)
-        ids = self.table.table.ids
-        side_ids = [(int(ids[b]) if b >= 0 else None, int(ids[a]) if a >= 0 else None) for b, a in zip(before, after, strict=True)]
-        texts = self.texts(i for pair in side_ids for i in pair if i is not None)
-        return [(texts.get(b) if b is not None else None, texts.get(a) if a is not None else None) for b, a in side_ids]
+        return self.table.contexts(sentence_ids, self.texts)
 
     @staticmethod
     def hit(row: sqlite3.Row, score: float) -> Hit:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,3 +119,16 @@ class TableIndex:
         at = np.clip(other, 0, max(len(t) - 1, 0))
         ok = (other >= 0) & (other < len(t)) & (t.article[at] == t.article[rows]) & (t.position[at] == t.position[rows] + step)
         return np.where(ok, other, -1)
+
+    def contexts(self, sentence_ids: list[int],
+                 texts: Callable[[Iterable[int]], dict[int, str]]) -> list[tuple[str | None, str | None]]:
+        """For each sentence: the texts of the sentences just before and after it in its article
+        (None at the edges), read with ``texts`` (the store's id -> text lookup) in one call."""
+        if not sentence_ids:
+            return []
+        rows = self.table.rows_of(np.asarray(sentence_ids, dtype=np.int64))
+        before, after = self.neighbours(rows)
+        ids = self.table.ids
+        side = [(int(ids[b]) if b >= 0 else None, int(ids[a]) if a >= 0 else None) for b, a in zip(before, after, strict=True)]
+        found = texts(i for pair in side for i in pair if i is not None)
+        return [(found.get(b) if b is not None else None, found.get(a) if a is not None else None) for b, a in side]

@@ -194,26 +194,13 @@ class GenerationWriter:
 
     def _plan(self, db: sqlite3.Connection, upserts: list[Article], removals: set[str]) -> tuple[set[str], list[Article]]:
         """Which stored articles go, and which new ones need sentences."""
-        report = self.report
-        doomed: set[str] = set()
-        todo: list[Article] = []
-        for article in upserts:
-            row = db.execute("SELECT hash FROM articles WHERE id = ?", (article.id,)).fetchone()
-            if row is not None and row["hash"] == article.hash:
-                self.metadata_changed |= self._refresh_metadata(db, article)
-                report.unchanged.append(article.id)
-                continue
-            previous = self._same_file(db, article) if row is None else article.id
-            if previous:
-                doomed.add(previous)
-                report.updated.append(article.id)
-            else:
-                report.added.append(article.id)
-            todo.append(article)
-        for article_id in sorted(removals - doomed):  # an old version replaced above is "updated", not "removed"
-            if db.execute("SELECT 1 FROM articles WHERE id = ?", (article_id,)).fetchone():
-                doomed.add(article_id)
-                report.removed.append(article_id)
+        def stored_hash(article_id: str) -> str | None:
+            row = db.execute("SELECT hash FROM articles WHERE id = ?", (article_id,)).fetchone()
+            return None if row is None else str(row["hash"])
+
+        doomed, todo, unchanged = plan_changes(upserts, removals, stored_hash, lambda a: self._same_file(db, a), self.report)
+        for article in unchanged:
+            self.metadata_changed |= self._refresh_metadata(db, article)
         return doomed, todo
 
     @staticmethod
@@ -349,6 +336,34 @@ class GenerationWriter:
             generation=number,
             newest_article=newest,
         )
+
+
+def plan_changes(upserts: Iterable[Article], removals: set[str], stored_hash: Callable[[str], str | None],
+                 same_file: Callable[[Article], str | None], report: ChangeReport) -> tuple[set[str], list[Article], list[Article]]:
+    """(stored ids that go, articles to split and embed, unchanged articles): the same rules for every
+    store. Unchanged text is kept; changed text replaces its article (same id, or the older version
+    from the same single-article file: ``same_file``); removals drop what they name and exists."""
+    doomed: set[str] = set()
+    todo: list[Article] = []
+    unchanged: list[Article] = []
+    for article in upserts:
+        old = stored_hash(article.id)
+        if old is not None and old == article.hash:
+            report.unchanged.append(article.id)
+            unchanged.append(article)
+            continue
+        previous = same_file(article) if old is None else article.id
+        if previous:
+            doomed.add(previous)
+            report.updated.append(article.id)
+        else:
+            report.added.append(article.id)
+        todo.append(article)
+    for article_id in sorted(removals - doomed):  # an old version replaced above is "updated", not "removed"
+        if stored_hash(article_id) is not None:
+            doomed.add(article_id)
+            report.removed.append(article_id)
+    return doomed, todo, unchanged
 
 
 def write(
