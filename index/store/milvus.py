@@ -447,26 +447,28 @@ class MilvusWriter:
         sentence_fields = ["id", "article", "position", "paragraph", "char_start", "char_end", "flags", "vector", "text", "terms"]
         self._insert_all(names[0], (r for r in store.scan(live, "sentences", sentence_fields) if int(r["article"]) in wanted))
         article_fields = ["rowid", "article_id", "vector", "body", "title", "meta"]
-        rows = []
-        for r in store.scan(live, "articles", article_fields):
-            if int(r["rowid"]) not in wanted:
-                continue
-            self.article_df.update(set(r["body"].split()) | set(r["title"].split()))
-            if r["article_id"] in refreshed:
-                a = refreshed[r["article_id"]]
-                meta = {**json.loads(r["meta"]), "title": a.title, "source": a.source, "url": a.url,
-                        "published": a.published, "path": a.path}
-                r = {**r, "meta": json.dumps(meta), "title": index_terms(a.title or "")}
-            rows.append(r)
-        self._insert_all(names[1], rows)
-        doc_fields = ["id", "kind", "rowid", "chunk", "content", "unused"]
-        self._insert_all(names[2], (r for r in store.scan(live, "docs", doc_fields, "kind == 1") if int(r["rowid"]) in wanted))
 
-    def _insert_all(self, collection: str, rows: Iterable[dict]) -> None:
+        def articles() -> Iterable[dict]:
+            for r in store.scan(live, "articles", article_fields):
+                if int(r["rowid"]) not in wanted:
+                    continue
+                self.article_df.update(set(r["body"].split()) | set(r["title"].split()))
+                if r["article_id"] in refreshed:
+                    a = refreshed[r["article_id"]]
+                    meta = {**json.loads(r["meta"]), "title": a.title, "source": a.source, "url": a.url,
+                            "published": a.published, "path": a.path}
+                    r = {**r, "meta": json.dumps(meta), "title": index_terms(a.title or "")}
+                yield r
+
+        self._insert_all(names[1], articles(), 200)
+        doc_fields = ["id", "kind", "rowid", "chunk", "content", "unused"]
+        self._insert_all(names[2], (r for r in store.scan(live, "docs", doc_fields, "kind == 1") if int(r["rowid"]) in wanted), 200)
+
+    def _insert_all(self, collection: str, rows: Iterable[dict], size: int = BATCH) -> None:
         batch: list[dict] = []
         for row in rows:
             batch.append({k: (list(map(float, v)) if k in ("vector", "unused") else v) for k, v in row.items()})
-            if len(batch) >= BATCH:
+            if len(batch) >= size:
                 self.store.call("insert", collection, batch)
                 batch = []
         if batch:
@@ -495,14 +497,19 @@ class MilvusWriter:
             if self.progress:
                 self.progress(done, len(fresh_texts))
 
-        encoded = list(self.embedder.encode(fresh_texts, progress=step)) if fresh_texts else []
+        encoded = self.embedder.encode(fresh_texts, progress=step) if fresh_texts else []
         lookup = dict(reusable)
-        lookup.update(zip(fresh_texts, encoded, strict=True))
+        lookup.update(zip(fresh_texts, encoded, strict=True))  # rows of one array: no copy per vector
         self.report.sentences_embedded += len(fresh_texts)
         self.report.sentences_reused += len(sentences) - len(fresh_texts)
-        sentence_rows: list[dict] = []
-        article_rows: list[dict] = []
-        doc_rows: list[dict] = []
+        batches: dict[int, list[dict]] = {0: [], 1: [], 2: []}  # rows go to Milvus as they fill, not all at the end
+
+        def add(part: int, row: dict, size: int = BATCH) -> None:
+            batches[part].append(row)
+            if len(batches[part]) >= size:
+                self.store.call("insert", names[part], batches[part])
+                batches[part] = []
+
         added_at = now_iso()
         dim = self.embedder.dimension
         for article in todo:
@@ -510,26 +517,25 @@ class MilvusWriter:
             next_rowid += 1
             mine = split[article.id]
             for s in mine:
-                sentence_rows.append({"id": next_sentence, "article": rowid, "position": s.index, "paragraph": s.paragraph,
-                                      "char_start": s.char_start, "char_end": s.char_end, "flags": flags(s.text),
-                                      "vector": lookup[s.text].astype(np.float32).tolist(), "text": s.text,
-                                      "terms": index_terms(s.text)})
+                add(0, {"id": next_sentence, "article": rowid, "position": s.index, "paragraph": s.paragraph,
+                        "char_start": s.char_start, "char_end": s.char_end, "flags": flags(s.text),
+                        "vector": lookup[s.text].astype(np.float32).tolist(), "text": s.text, "terms": index_terms(s.text)})
                 next_sentence += 1
             mean = np.mean([lookup[s.text] for s in mine], axis=0) if mine else np.zeros(dim)
             mean = mean / max(float(np.linalg.norm(mean)), 1e-12)
             meta = {"id": article.id, "title": article.title, "source": article.source, "url": article.url,
                     "published": article.published, "path": article.path, "hash": article.hash,
                     "derived": article.id_is_derived, "added_at": added_at}
-            self.article_df.update(set(index_terms(article.body).split()) | set(index_terms(article.title or "").split()))
-            article_rows.append({"rowid": rowid, "article_id": article.id, "vector": mean.astype(np.float32).tolist(),
-                                 "body": index_terms(article.body), "title": index_terms(article.title or ""),
-                                 "meta": json.dumps(meta)})
+            body, title = index_terms(article.body), index_terms(article.title or "")
+            self.article_df.update(set(body.split()) | set(title.split()))
+            add(1, {"rowid": rowid, "article_id": article.id, "vector": mean.astype(np.float32).tolist(), "body": body,
+                    "title": title, "meta": json.dumps(meta)}, 200)
             for n, chunk in enumerate(_chunks(article.body)):
-                doc_rows.append({"id": rowid * 100000 + n + 1, "kind": 1, "rowid": rowid, "chunk": n, "content": chunk,
-                                 "unused": [0.0, 0.0]})
-        self._insert_all(names[0], sentence_rows)
-        self._insert_all(names[1], article_rows)
-        self._insert_all(names[2], doc_rows)
+                add(2, {"id": rowid * 100000 + n + 1, "kind": 1, "rowid": rowid, "chunk": n, "content": chunk,
+                        "unused": [0.0, 0.0]}, 200)
+        for part, rows in batches.items():
+            if rows:
+                self.store.call("insert", names[part], rows)
         return next_sentence, next_rowid
 
 
