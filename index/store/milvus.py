@@ -53,6 +53,7 @@ MAX_VARCHAR = 65535
 CHUNK_CHARS = 16000  # at most 4 bytes a character: always under MAX_VARCHAR bytes
 BATCH = 2000
 KEEP_GENERATIONS = 2
+BM25_PARAMS = {"bm25_k1": 1.2, "bm25_b": 0.75}
 MAX_LIMIT = 16384  # Milvus's largest top-k
 INDEX_TYPES = ("FLAT", "IVF_FLAT", "IVF_SQ8", "HNSW", "DISKANN", "AUTOINDEX")
 INDEX_BUILD = {"IVF_FLAT": {"nlist": 1024}, "IVF_SQ8": {"nlist": 1024}, "HNSW": {"M": 16, "efConstruction": 200}}
@@ -119,7 +120,9 @@ class MilvusStore:
         if self._client is None:
             from pymilvus import MilvusClient
 
-            for name in ("pymilvus", "milvus_lite"):  # their tracebacks would bury the one message we give
+            # their tracebacks would bury the one message we give (grpc._server: milvus-lite's in-process server logs
+            # every call it does not implement, such as pymilvus's AllocTimestamp)
+            for name in ("pymilvus", "milvus_lite", "grpc._server"):
                 logging.getLogger(name).setLevel(logging.CRITICAL)
 
             local = "://" not in self.uri
@@ -157,11 +160,16 @@ class MilvusStore:
             raise self.unavailable(exc) from None
 
     def close(self) -> None:
-        """Close the connection (milvus-lite: stop its server process for this file)."""
+        """Close the connection; for a file, stop the embedded engine (pymilvus runs milvus-lite inside this process
+        until then, holding the file), so another process can open it."""
         if self._client is not None:
             self._client.close()
             self._client = None
             self._loaded.clear()
+            if "://" not in self.uri:
+                from milvus_lite.server_manager import server_manager_instance
+
+                server_manager_instance.release_server(str(Path(self.uri).expanduser()))
 
     # names ---------------------------------------------------------------------------------
     def names(self, number: int) -> tuple[str, str, str]:
@@ -336,7 +344,9 @@ class MilvusStore:
             kind = self.index_type if name == "vector" else "FLAT"
             params.add_index(name, index_type=kind, metric_type="IP", params=INDEX_BUILD.get(kind, {}))
         for name in sparse:
-            params.add_index(name, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+            # k1 and b as the local store's tantivy uses them (milvus-lite defaults k1 to 1.5); nested under
+            # "params", the form both milvus-lite and Milvus servers read (milvus-lite ignores flattened keys)
+            params.add_index(name, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"params": BM25_PARAMS})
         return params
 
     def publish(self, number: int) -> None:
@@ -371,7 +381,8 @@ class MilvusWriter:
 
         started = time.perf_counter()
         store = self.store
-        live = None if self.fresh else store.live_collection()
+        current = store.live_collection()  # what readers see: kept until this writer publishes, a fresh build too
+        live = None if self.fresh else current
         old_manifest = store._manifest(live) if live else None
         if old_manifest and old_manifest.dimension != self.embedder.dimension:
             raise IndexMismatch(f"Milvus collection {store.alias!r} at {store.uri} holds {old_manifest.dimension}-dimensional "
@@ -388,7 +399,8 @@ class MilvusWriter:
             self.report.seconds = time.perf_counter() - started
             return self.report  # nothing changed: no new generation
         number = max([*store._generations(), old_manifest.generation if old_manifest else 0]) + 1
-        store.prune(number - 1 if live else 0)  # leftovers of a killed writer go first
+        serving = GEN.search(current) if current else None
+        store.prune(int(serving.group(1)) if serving else 0)  # leftovers of killed writers go first, never the live one
         names = store.create_generation(number, self.embedder.dimension)
         counters = dict(old_manifest.extra.get("next", {})) if old_manifest else {}  # type: ignore[union-attr]
         next_sentence, next_rowid = int(counters.get("sentence", 1)), int(counters.get("article", 1))
