@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from citebot.bot.answer import Answerer, confidence, figures, group, same_fact
 from citebot.index.embed.embedders import HashEmbedder
 from citebot.index.ingest.files import make_article
-from citebot.index.ingest.words import terms
 from citebot.index.records import Hit
 from citebot.index.search.hybrid import Retrieved, answer_type
-from citebot.index.store.reader import IndexReader
 from citebot.index.store.table import flags
-from citebot.index.store.writer import write
+from tests.conftest import Stores
 
 
 def hit(i: int, text: str, article: str) -> Hit:
@@ -72,7 +68,7 @@ def test_answer_types() -> None:
 
 
 @pytest.fixture
-def wire_index(tmp_path: Path) -> tuple[Path, HashEmbedder]:
+def wire_index(stores: Stores):  # type: ignore[no-untyped-def]
     shared = "Around 80 delegates attended the event in the capital."
     articles = [
         make_article(f"The first story opens here. {shared} The ferry timetable was unchanged.", "one.txt"),
@@ -80,13 +76,14 @@ def wire_index(tmp_path: Path) -> tuple[Path, HashEmbedder]:
         make_article("The US raised its tariff to 50 per cent on Monday. The UK kept its tariff at 25 per cent.", "three.txt"),
     ]
     embedder = HashEmbedder(256)
-    write(tmp_path / "ix", embedder, articles, fresh=True)
-    return tmp_path / "ix", embedder
+    store = stores.open()
+    store.write(embedder, articles, fresh=True)
+    return store, embedder
 
 
 def test_wire_copy_is_one_answer_with_verbatim_citations_and_context(wire_index) -> None:  # type: ignore[no-untyped-def]
-    directory, embedder = wire_index
-    answerer = Answerer(IndexReader.open(directory), embedder)
+    store, embedder = wire_index
+    answerer = Answerer(store.reader(), embedder)
     result = answerer.ask("How many delegates attended the event in the capital?")
     top = result.answers[0]
     assert top.text == "Around 80 delegates attended the event in the capital."
@@ -101,19 +98,19 @@ def test_wire_copy_is_one_answer_with_verbatim_citations_and_context(wire_index)
 
 
 def test_figures_stay_separate_answers(wire_index) -> None:  # type: ignore[no-untyped-def]
-    directory, embedder = wire_index
-    result = Answerer(IndexReader.open(directory), embedder).ask("What tariff per cent?")
+    store, embedder = wire_index
+    result = Answerer(store.reader(), embedder).ask("What tariff per cent?")
     tariff = [a for a in result.answers if "tariff" in a.text]
     assert len(tariff) == 2 and all(len(a.citations) == 1 for a in tariff)
 
 
 def test_removed_article_is_gone_from_keyword_search_too(wire_index) -> None:  # type: ignore[no-untyped-def]
-    directory, embedder = wire_index
+    store, embedder = wire_index
     three = make_article("The US raised its tariff to 50 per cent on Monday. The UK kept its tariff at 25 per cent.", "three.txt")
-    write(directory, embedder, removals=[three.id])
-    reader = IndexReader.open(directory)
+    store.write(embedder, removals=[three.id])
+    reader = store.reader()
     result = Answerer(reader, embedder).ask("tariff per cent Monday UK US", top_k=20)
     assert all(c.article_id != three.id for a in result.answers for c in a.citations)
-    assert reader.keywords.top_sentences(terms("tariff"), 10) == {}
-    assert reader.keywords.top_articles(terms("tariff"), 10) == {}
-    assert reader.keywords.coverage(terms("tariff"), None) == (0.0, 0.0)
+    assert reader.keyword_sentences(["tariff"], 10) == {}
+    assert reader.keyword_articles(["tariff"], 10) == {}
+    assert reader.coverage(["tariff"], None) == (0.0, 0.0)

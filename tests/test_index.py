@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from citebot.index.ingest.files import load, make_article
 from citebot.index.store.generations import current_generation, generation_dirs
 from citebot.index.store.reader import IndexReader
 from citebot.index.store.writer import write
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, Stores
 
 
 def ask(reader: IndexReader, embedder: HashEmbedder, text: str, k: int = 3):  # type: ignore[no-untyped-def]
@@ -37,56 +38,60 @@ def test_build_then_search_cites_exact_offsets(sample_index: Path, embedder: Has
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
-def test_add_same_files_twice_embeds_nothing(tmp_path: Path) -> None:
+def test_add_same_files_twice_embeds_nothing(stores: Stores) -> None:
     articles, _ = load([SAMPLES])
-    directory = tmp_path / "ix"
+    store = stores.open()
     first = HashEmbedder(256)
-    report = write(directory, first, articles)
+    report = store.write(first, articles)
     assert len(report.added) == 7 and first.encoded == report.sentences_embedded > 0
     second = HashEmbedder(256)
-    again = write(directory, second, load([SAMPLES])[0])
+    again = store.write(second, load([SAMPLES])[0])
     assert second.encoded == 0 and again.sentences_embedded == 0
     assert len(again.unchanged) == 7 and again.added == [] and again.updated == []
     assert again.sentences_total == report.sentences_total
     assert again.generation == report.generation  # nothing changed: no new generation is written
     renamed = [replace(a, title="A corrected headline") if a.id == "port-aalborg-strike-2026-03" else a
                for a in load([SAMPLES])[0]]
-    third = write(directory, HashEmbedder(256), renamed)
+    third = store.write(HashEmbedder(256), renamed)
     assert third.generation == report.generation + 1 and third.sentences_embedded == 0
-    hit = ask(IndexReader.open(directory), first, "How many ships were delayed during the strike?")[0]
+    hit = ask(store.reader(), first, "How many ships were delayed during the strike?")[0]
     assert hit.title == "A corrected headline"
 
 
-def test_add_new_article_embeds_only_its_new_sentences(sample_index: Path) -> None:
+def test_add_new_article_embeds_only_its_new_sentences(stores: Stores) -> None:
+    store = stores.open()
+    store.write(HashEmbedder(256), load([SAMPLES])[0], fresh=True)
     embedder = HashEmbedder(256)
     news = make_article(
         "The ferry line to Helsinki resumed service on Monday. Around 60 delegates attended the event.",
         "ferry.txt")
-    report = write(sample_index, embedder, [news])
+    report = store.write(embedder, [news])
     assert report.added == [news.id]
     # "Around 60 delegates attended the event." is already indexed: its vector is reused.
     assert embedder.encoded == 1 and report.sentences_reused == 1
-    reader = IndexReader.open(sample_index)
+    reader = store.reader()
     assert ask(reader, embedder, "When did the ferry line to Helsinki resume service?")[0].article_id == news.id
 
 
-def test_changed_file_replaces_old_sentences(tmp_path: Path) -> None:
-    directory, embedder = tmp_path / "ix", HashEmbedder(256)
+def test_changed_file_replaces_old_sentences(tmp_path: Path, stores: Stores) -> None:
+    store, embedder = stores.open(), HashEmbedder(256)
     path = tmp_path / "story.txt"
     path.write_text("The bridge toll will rise to 4 euros in May.", encoding="utf-8")
-    write(directory, embedder, load([path])[0])
+    store.write(embedder, load([path])[0])
     path.write_text("The bridge toll will stay at 3 euros this year.", encoding="utf-8")
-    report = write(directory, embedder, load([path])[0])
+    report = store.write(embedder, load([path])[0])
     assert len(report.updated) == 1 and report.articles_total == 1
-    reader = IndexReader.open(directory)
+    reader = store.reader()
     texts = [h.text for h in ask(reader, embedder, "bridge toll 4 euros May", k=10)]
     assert texts == ["The bridge toll will stay at 3 euros this year."]
 
 
-def test_removal_takes_sentences_out(sample_index: Path, embedder: HashEmbedder) -> None:
-    report = write(sample_index, embedder, removals=["port-aalborg-strike-2026-03"])
+def test_removal_takes_sentences_out(stores: Stores, embedder: HashEmbedder) -> None:
+    store = stores.open()
+    store.write(embedder, load([SAMPLES])[0], fresh=True)
+    report = store.write(embedder, removals=["port-aalborg-strike-2026-03"])
     assert report.removed == ["port-aalborg-strike-2026-03"]
-    reader = IndexReader.open(sample_index)
+    reader = store.reader()
     hits = ask(reader, embedder, "ships delayed strike dockworkers", k=reader.manifest.sentences)
     assert all(h.article_id != "port-aalborg-strike-2026-03" for h in hits)
 
@@ -161,11 +166,15 @@ def test_leftovers_of_a_killed_writer_are_cleaned(sample_index: Path, embedder: 
     assert IndexReader.open(sample_index).manifest.articles == 8
 
 
-def test_fresh_build_replaces_everything(sample_index: Path, embedder: HashEmbedder) -> None:
-    report = write(sample_index, embedder, [make_article("Only this story about ferries remains.", None)], fresh=True)
+def test_fresh_build_replaces_everything_and_the_old_answers_until_then(stores: Stores, embedder: HashEmbedder) -> None:
+    store = stores.open()
+    store.write(embedder, load([SAMPLES])[0], fresh=True)
+    before = store.reader()
+    report = store.write(embedder, [make_article("Only this story about ferries remains.", None)], fresh=True)
     assert report.articles_total == 1
-    reader = IndexReader.open(sample_index)
-    assert reader.manifest.articles == 1 and reader.vectors.ntotal == reader.manifest.sentences
+    reader = store.reader()
+    assert reader.manifest.articles == 1 and reader.sentence_count() == reader.manifest.sentences == 1
+    assert ask(before, embedder, "How many ships were delayed during the strike?")[0].article_id == "port-aalborg-strike-2026-03"
 
 
 def test_fake_embedder_is_deterministic_and_normalised() -> None:
@@ -262,3 +271,41 @@ def test_an_add_that_changes_nothing_still_cleans_leftovers_of_killed_writers(sa
     report = write(sample_index, embedder, load([SAMPLES])[0])  # every article unchanged
     assert report.added == [] and current_generation(sample_index) == before
     assert not list(sample_index.glob(".tmp-gen-*"))
+
+
+def _bm25(term: str, doc: list[str], docs: list[list[str]], k1: float = 1.2, b: float = 0.75) -> float:
+    """Okapi BM25 of one term, by the book (Lucene's idf), over the exact document lengths."""
+    n = sum(term in d for d in docs)
+    avgdl = sum(len(d) for d in docs) / len(docs)
+    tf = doc.count(term)
+    return math.log(1 + (len(docs) - n + 0.5) / (n + 0.5)) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(doc) / avgdl))
+
+
+def test_keyword_scores_are_bm25_over_exact_lengths_in_both_stores(stores: Stores, embedder: HashEmbedder) -> None:
+    """tantivy keeps a field's length in one byte (rounded down over 40 tokens); both stores score by the exact
+    length, as Milvus does, so the same question ranks the same keywords the same way in each."""
+    from citebot.index.ingest.words import analyzer
+
+    long = ("The harbour authority said on Monday that the harbour crane, which broke down twice last winter and again "
+            "in the spring after a long series of repairs by three different contractors from the region, would be "
+            "replaced by a new electric crane ordered from a Finnish maker for delivery in the autumn of next year.")
+    articles = [make_article(f"The harbour crane broke down. {long}", None, id="a", title="Harbour crane report"),
+                make_article("The harbour ferry runs daily. Ferries run on Sundays too.", None, id="b", title="Ferries"),
+                make_article("Rain is expected tomorrow in the north.", None, id="c", title="Weather")]
+    store = stores.open()
+    store.write(embedder, articles, fresh=True)
+    reader = store.reader()
+    tokens = analyzer().analyze
+    assert len(tokens(long)) > 50
+    texts = reader.texts(int(i) for i in reader.table.table.ids)
+    sentences = {i: tokens(t) for i, t in texts.items()}
+    got = reader.keyword_sentences(["harbour", "crane"], 10)
+    want = {i: sum(_bm25(t, d, list(sentences.values())) for t in ("harbour", "crane")) for i, d in sentences.items()
+            if {"harbour", "crane"} & set(d)}
+    assert got.keys() == want.keys() and all(got[i] == pytest.approx(want[i], rel=1e-4) for i in want)
+    bodies, titles = [tokens(a.body) for a in articles], [tokens(a.title or "") for a in articles]
+    got_articles = sorted(reader.keyword_articles(["harbour", "crane"], 10).values(), reverse=True)
+    want_articles = sorted((sum(_bm25(t, bodies[n], bodies) + 0.5 * _bm25(t, titles[n], titles) for t in ("harbour", "crane"))
+                            for n in range(2)), reverse=True)
+    assert got_articles == pytest.approx(want_articles, rel=1e-4)
+    reader.close()

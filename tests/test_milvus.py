@@ -261,3 +261,32 @@ def test_feed_items_reach_a_milvus_store(tmp_path: Path) -> None:
         assert (tmp_path / "ws" / "feeds.json").is_file()  # feed state lives in the local workspace
     finally:
         web.stop()
+
+
+def test_a_milvus_server_by_uri_and_token_and_a_refused_token(fake_env: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The same CLI against a Milvus server over the network (http://host:port, a token), then a wrong token: one
+    message naming the URI, never the token, exit 1, no traceback."""
+    from tests.milvus_server import MilvusServer
+
+    server = MilvusServer(tmp_path / "server-data", token="root:Milvus-s3cret").start()
+    try:
+        monkeypatch.setenv("CITEBOT_STORE", "milvus")
+        monkeypatch.setenv("CITEBOT_MILVUS_URI", server.uri)
+        monkeypatch.setenv("CITEBOT_MILVUS_TOKEN", "root:Milvus-s3cret")
+        assert run(["index", "build", str(SAMPLES)]) == EXIT_OK
+        capsys.readouterr()
+        assert run(["ask", "--json", "Who co-chaired the session?"]) == EXIT_OK
+        assert "Tamm" in json.loads(capsys.readouterr().out)["answers"][0]["text"]
+        assert run(["index", "status", "--json"]) == EXIT_OK
+        status = json.loads(capsys.readouterr().out)
+        assert (status["location"], status["articles"]) == (server.uri, 7) and "s3cret" not in json.dumps(status)
+        monkeypatch.setenv("CITEBOT_MILVUS_TOKEN", "root:wrong-s3cret")
+        for command in (["ask", "Who co-chaired the session?"], ["index", "status"], ["index", "add", str(SAMPLES)]):
+            assert run(command) == EXIT_ERROR, command
+            err = capsys.readouterr().err
+            assert f"Milvus at {server.uri} is not usable" in err and "CITEBOT_MILVUS_TOKEN" in err, err
+            assert "s3cret" not in err and "Traceback" not in err
+    finally:
+        server.stop()

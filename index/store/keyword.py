@@ -19,10 +19,12 @@ generation is never touched by a writer.
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import tantivy
@@ -34,6 +36,16 @@ ARTICLES = Path("keyword") / "articles"
 ANALYZER = "citebot_en"
 TITLE_WEIGHT = 0.5  # a title word counts half as much as a body word in the article ranking
 WRITER_HEAP = 128_000_000
+EXACT_UP_TO = 40  # tantivy keeps a field's length in one byte: exact up to 40 tokens, rounded down beyond
+WIDER = 2  # hits read before exact lengths re-rank them (an exact length only lowers a score)
+FIELD = re.compile(r"field=(\d+)")
+BOOST = re.compile(r"Boost x([0-9.eE+-]+)")
+
+SENTENCE_TEXT, ARTICLE_TITLE, ARTICLE_BODY = 1, 1, 2  # tantivy field numbers, in the order the schemas add them
+
+# document key (sentence id or article rowid) -> its fields' exact token counts (tantivy field number -> tokens),
+# for the keys the caller knows; documents left out keep tantivy's score
+Lengths = Callable[[list[int]], dict[int, dict[int, int]]]
 
 
 def _sentence_schema() -> tantivy.Schema:
@@ -160,23 +172,33 @@ class KeywordIndex:
             clauses.append((tantivy.Occur.Should, tantivy.Query.boost_query(query, boost) if boost != 1.0 else query))
         return clauses
 
-    def top_sentences(self, words: list[str], k: int) -> dict[int, float]:
+    def top_sentences(self, words: list[str], k: int, lengths: Lengths | None = None) -> dict[int, float]:
         """sentence id -> BM25 score of the k best keyword matches (terms from ``terms()``)."""
         if not words or k <= 0:
             return {}
         query = tantivy.Query.boolean_query(self._any_of(self.sentence_schema, "text", words))
-        found = self.sentence_searcher.search(query, k, count=False).hits
-        ids = self.sentence_searcher.fast_field_values("id", [address for _, address in found])
-        return {int(i): float(score) for (score, _), i in zip(found, ids, strict=True)}
+        return self._top(self.sentence_searcher, query, "id", k, lengths)
 
-    def top_articles(self, words: list[str], k: int) -> dict[int, float]:
+    def top_articles(self, words: list[str], k: int, lengths: Lengths | None = None) -> dict[int, float]:
         """article rowid -> BM25 score over body and (at TITLE_WEIGHT) title."""
         if not words or k <= 0:
             return {}
         clauses = self._any_of(self.article_schema, "body", words) + self._any_of(self.article_schema, "title", words, TITLE_WEIGHT)
-        found = self.article_searcher.search(tantivy.Query.boolean_query(clauses), k, count=False).hits
-        rowids = self.article_searcher.fast_field_values("rowid", [address for _, address in found])
-        return {int(r): float(score) for (score, _), r in zip(found, rowids, strict=True)}
+        return self._top(self.article_searcher, tantivy.Query.boolean_query(clauses), "rowid", k, lengths)
+
+    @staticmethod
+    def _top(searcher: tantivy.Searcher, query: tantivy.Query, key: str, k: int, lengths: Lengths | None) -> dict[int, float]:
+        """key -> score of the k best hits; with ``lengths``, BM25 over each document's exact length (as Milvus
+        and the BM25 formula have it) instead of tantivy's one-byte rounding of lengths over 40 tokens."""
+        found = searcher.search(query, k * WIDER if lengths else k, count=False).hits
+        keys = [int(i) for i in searcher.fast_field_values(key, [address for _, address in found])]
+        scores = {i: float(score) for (score, _), i in zip(found, keys, strict=True)}
+        if lengths is not None:
+            exact = lengths(keys)
+            for (_, address), i in zip(found, keys, strict=True):
+                if any(n > EXACT_UP_TO for n in exact.get(i, {}).values()):
+                    scores[i] = exact_bm25(json.loads(query.explain(searcher, address).to_json()), exact[i])
+        return dict(sorted(scores.items(), key=lambda kv: -kv[1])[:k])
 
     def _title_or_body(self, word: str) -> tantivy.Query:
         return tantivy.Query.boolean_query(self._any_of(self.article_schema, "body", [word])
@@ -202,6 +224,26 @@ class KeywordIndex:
                 if self.article_searcher.search(query, 1, count=False).hits:
                     in_article.add(word)
         return idf_coverage(words, {word: self._df(word) for word in words}, in_article, n)
+
+
+def token_count(text: str) -> int:
+    """How many terms tantivy indexes for this text (the length BM25 normalises by)."""
+    return len(analyzer().analyze(text))
+
+
+def exact_bm25(explanation: dict, lengths: dict[int, int]) -> float:
+    """A tantivy score explanation computed again with each field's exact length (field number -> tokens)."""
+    description = explanation["description"]
+    if description.startswith("TermQuery"):
+        k1_plus_1, idf, norm = explanation["details"]
+        freq, k1, b, dl, avgdl = (d["value"] for d in norm["details"])
+        field = FIELD.search(" ".join(explanation.get("context", [])))
+        dl = lengths.get(int(field.group(1)), dl) if field else dl
+        return k1_plus_1["value"] * idf["value"] * freq / (freq + k1 * (1.0 - b + b * dl / avgdl))
+    boost = BOOST.match(description)
+    if boost:
+        return float(boost.group(1)) * exact_bm25(explanation["details"][0], lengths)
+    return sum(exact_bm25(d, lengths) for d in explanation.get("details", []))
 
 
 def idf_coverage(words: list[str], df: dict[str, int], in_article: set[str], n: int) -> tuple[float, float]:

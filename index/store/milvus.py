@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -118,6 +119,9 @@ class MilvusStore:
     @property
     def client(self) -> Any:
         if self._client is None:
+            # gRPC's own log lines (keepalive GOAWAYs on long writes) would interleave with citebot's output;
+            # a user who wants them sets GRPC_VERBOSITY
+            os.environ.setdefault("GRPC_VERBOSITY", "NONE")
             from pymilvus import MilvusClient
 
             # their tracebacks would bury the one message we give (grpc._server: milvus-lite's in-process server logs

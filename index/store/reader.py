@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,7 @@ from citebot.index.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from citebot.index.ingest.words import terms_of
 from citebot.index.records import Hit
 from citebot.index.store.generations import FORMAT, Manifest, connect, current_generation, opening, rows_by_ids
-from citebot.index.store.keyword import KeywordIndex
+from citebot.index.store.keyword import ARTICLE_BODY, ARTICLE_TITLE, SENTENCE_TEXT, KeywordIndex, token_count
 from citebot.index.store.keyword import require as require_keyword_files
 from citebot.index.store.table import SentenceTable, TableIndex
 
@@ -65,6 +65,7 @@ class IndexReader:
         self.lock = threading.Lock()  # one SQLite connection shared by the bot's worker threads
         self.keywords = keywords
         self.table = table
+        self._lengths: dict[tuple[str, int], dict[int, int]] = {}  # exact token counts, read once (a generation never changes)
 
     @classmethod
     def open(cls, directory: Path, model: str | None = None) -> IndexReader:
@@ -146,10 +147,32 @@ class IndexReader:
         return self.article_vectors.reconstruct_batch(rowids)
 
     def keyword_sentences(self, words: list[str], k: int) -> dict[int, float]:
-        return self.keywords.top_sentences(terms_of(words), k)
+        return self.keywords.top_sentences(terms_of(words), k, self._sentence_lengths)
 
     def keyword_articles(self, words: list[str], k: int) -> dict[int, float]:
-        return self.keywords.top_articles(terms_of(words), k)
+        return self.keywords.top_articles(terms_of(words), k, self._article_lengths)
+
+    def _sentence_lengths(self, ids: list[int]) -> dict[int, dict[int, int]]:
+        return self._exact_lengths("s", ids, lambda wanted: (
+            (i, {SENTENCE_TEXT: token_count(t)}) for i, t in self.texts(wanted).items()))
+
+    def _article_lengths(self, rowids: list[int]) -> dict[int, dict[int, int]]:
+        def read(wanted: list[int]) -> list[tuple[int, dict[int, int]]]:
+            with self.lock:
+                rows = self.db.execute(f"SELECT rowid, title, body FROM articles WHERE rowid IN ({','.join('?' * len(wanted))})",
+                                       wanted).fetchall()
+            return [(int(r[0]), {ARTICLE_TITLE: token_count(r[1] or ""), ARTICLE_BODY: token_count(r[2])}) for r in rows]
+
+        return self._exact_lengths("a", rowids, read)
+
+    def _exact_lengths(self, kind: str, keys: list[int], read: Callable[[list[int]], Iterable[tuple[int, dict[int, int]]]],
+                       ) -> dict[int, dict[int, int]]:
+        """Exact token counts of documents' fields for the keyword ranking, each document's read and analysed once."""
+        wanted = [k for k in keys if (kind, k) not in self._lengths]
+        if wanted:
+            for key, counts in read(wanted):
+                self._lengths[(kind, key)] = counts
+        return {k: self._lengths[(kind, k)] for k in keys if (kind, k) in self._lengths}
 
     def coverage(self, words: list[str], article: int | None) -> tuple[float, float]:
         return self.keywords.coverage(terms_of(words), article)
