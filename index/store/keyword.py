@@ -7,6 +7,12 @@ incrementally: ``index add`` deletes and adds documents and commits, it never re
 collection. It replaced SQLite FTS5, whose ``bm25()`` scores every matching row: with it a whole
 ``ask`` took 406 ms (p50) at a million sentences, 30 ms with tantivy (bench/scale.py).
 
+Scores are BM25 over each document's exact length. tantivy keeps a field's length in one byte (exact up
+to 40 terms, rounded down beyond: a 60-term article counts as 56), which moves long documents' scores
+by up to ~5 %; the reader passes the exact lengths (counted once per generation from SQLite) and hits
+over 40 terms are scored again from tantivy's own explanation of the score. The Milvus store's BM25
+uses exact lengths too, so both stores rank alike (bench/store_parity.py).
+
 Layout inside a generation::
 
     keyword/sentences/   one document per sentence: id (the FAISS id), text
@@ -19,13 +25,16 @@ generation is never touched by a writer.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import os
 import re
 import shutil
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 import tantivy
 
@@ -38,14 +47,24 @@ TITLE_WEIGHT = 0.5  # a title word counts half as much as a body word in the art
 WRITER_HEAP = 128_000_000
 EXACT_UP_TO = 40  # tantivy keeps a field's length in one byte: exact up to 40 tokens, rounded down beyond
 WIDER = 2  # hits read before exact lengths re-rank them (an exact length only lowers a score)
+K1, B = 1.2, 0.75  # tantivy's BM25 parameters (the Milvus store sets the same)
 FIELD = re.compile(r"field=(\d+)")
-BOOST = re.compile(r"Boost x([0-9.eE+-]+)")
 
 SENTENCE_TEXT, ARTICLE_TITLE, ARTICLE_BODY = 1, 1, 2  # tantivy field numbers, in the order the schemas add them
 
-# document key (sentence id or article rowid) -> its fields' exact token counts (tantivy field number -> tokens),
-# for the keys the caller knows; documents left out keep tantivy's score
-Lengths = Callable[[list[int]], dict[int, dict[int, int]]]
+
+
+class Counted(NamedTuple):
+    """A document's text fields as BM25 sees them: the longest field's length, and each field's terms counted
+    (tantivy field number -> (length, term -> count))."""
+
+    longest: int
+    fields: dict[int, tuple[int, Counter[str]]]
+
+
+# document key (sentence id or article rowid) -> its Counted, for the keys the caller knows (documents left out
+# keep tantivy's score)
+TermCounts = Callable[[list[int]], dict[int, Counted]]
 
 
 def _sentence_schema() -> tantivy.Schema:
@@ -155,6 +174,7 @@ class KeywordIndex:
         self.sentence_schema = self.sentences.schema
         self.article_schema = self.articles.schema
         self.article_df: dict[str, int] = {}  # term -> articles holding it (cached: the generation is immutable)
+        self.field_stats: dict[tuple[int, int], tuple[float, float]] = {}  # (searcher, field) -> (documents, average length)
 
     @property
     def sentence_count(self) -> int:
@@ -172,33 +192,81 @@ class KeywordIndex:
             clauses.append((tantivy.Occur.Should, tantivy.Query.boost_query(query, boost) if boost != 1.0 else query))
         return clauses
 
-    def top_sentences(self, words: list[str], k: int, lengths: Lengths | None = None) -> dict[int, float]:
+    def top_sentences(self, words: list[str], k: int, counts: TermCounts | None = None) -> dict[int, float]:
         """sentence id -> BM25 score of the k best keyword matches (terms from ``terms()``)."""
         if not words or k <= 0:
             return {}
         query = tantivy.Query.boolean_query(self._any_of(self.sentence_schema, "text", words))
-        return self._top(self.sentence_searcher, query, "id", k, lengths)
+        return self._top(self.sentence_searcher, query, "id", k, counts, words, {SENTENCE_TEXT: ("text", 1.0)})
 
-    def top_articles(self, words: list[str], k: int, lengths: Lengths | None = None) -> dict[int, float]:
+    def top_articles(self, words: list[str], k: int, counts: TermCounts | None = None) -> dict[int, float]:
         """article rowid -> BM25 score over body and (at TITLE_WEIGHT) title."""
         if not words or k <= 0:
             return {}
         clauses = self._any_of(self.article_schema, "body", words) + self._any_of(self.article_schema, "title", words, TITLE_WEIGHT)
-        return self._top(self.article_searcher, tantivy.Query.boolean_query(clauses), "rowid", k, lengths)
+        return self._top(self.article_searcher, tantivy.Query.boolean_query(clauses), "rowid", k, counts, words,
+                         {ARTICLE_BODY: ("body", 1.0), ARTICLE_TITLE: ("title", TITLE_WEIGHT)})
 
-    @staticmethod
-    def _top(searcher: tantivy.Searcher, query: tantivy.Query, key: str, k: int, lengths: Lengths | None) -> dict[int, float]:
-        """key -> score of the k best hits; with ``lengths``, BM25 over each document's exact length (as Milvus
+    def _top(self, searcher: tantivy.Searcher, query: tantivy.Query, key: str, k: int, counts: TermCounts | None,
+             words: list[str], fields: dict[int, tuple[str, float]]) -> dict[int, float]:
+        """key -> score of the k best hits; with ``counts``, BM25 over each document's exact length (as Milvus
         and the BM25 formula have it) instead of tantivy's one-byte rounding of lengths over 40 tokens."""
-        found = searcher.search(query, k * WIDER if lengths else k, count=False).hits
+        found = searcher.search(query, k * WIDER if counts else k, count=False).hits
         keys = [int(i) for i in searcher.fast_field_values(key, [address for _, address in found])]
-        scores = {i: float(score) for (score, _), i in zip(found, keys, strict=True)}
-        if lengths is not None:
-            exact = lengths(keys)
-            for (_, address), i in zip(found, keys, strict=True):
-                if any(n > EXACT_UP_TO for n in exact.get(i, {}).values()):
-                    scores[i] = exact_bm25(json.loads(query.explain(searcher, address).to_json()), exact[i])
+        if counts is None:
+            return {i: float(score) for (score, _), i in zip(found, keys, strict=True)}
+        known = counts(keys)
+        idf: dict[tuple[str, str], float] = {}
+        scores: dict[int, float] = {}
+        best: list[float] = []  # a heap of the k best exact scores so far
+        for (score, address), i in zip(found, keys, strict=True):
+            if len(best) == k and best[0] >= score:
+                break  # rounding a length down only raises a score: no hit from here on can enter the k best
+            counted = known.get(i)
+            if counted is not None and counted.longest > EXACT_UP_TO:
+                score = self._exact(searcher, query, address, words, fields, counted, idf)
+            scores[i] = float(score)
+            (heapq.heappush if len(best) < k else heapq.heappushpop)(best, scores[i])
         return dict(sorted(scores.items(), key=lambda kv: -kv[1])[:k])
+
+    def _exact(self, searcher: tantivy.Searcher, query: tantivy.Query, address: tantivy.DocAddress, words: list[str],
+               fields: dict[int, tuple[str, float]], counted: Counted, idf: dict[tuple[str, str], float]) -> float:
+        """BM25 of one document from its own term counts and exact lengths; the document count and average
+        length of each field are tantivy's (read once from its explanation of a score)."""
+        total = 0.0
+        for number, (name, boost) in fields.items():
+            if number not in counted.fields:
+                continue
+            dl, held = counted.fields[number]
+            for word in words:
+                tf = held.get(word, 0)
+                if not tf:
+                    continue
+                stats = self.field_stats.get((id(searcher), number))
+                if stats is None:
+                    self._read_stats(searcher, query, address)
+                    stats = self.field_stats[(id(searcher), number)]
+                docs, avgdl = stats
+                if (name, word) not in idf:
+                    n = searcher.doc_freq(name, word)
+                    idf[(name, word)] = math.log(1.0 + (docs - n + 0.5) / (n + 0.5))
+                total += boost * idf[(name, word)] * (K1 + 1) * tf / (tf + K1 * (1 - B + B * dl / avgdl))
+        return total
+
+    def _read_stats(self, searcher: tantivy.Searcher, query: tantivy.Query, address: tantivy.DocAddress) -> None:
+        """Each field's (document count, average length) as tantivy scores with them, from one explanation."""
+        def walk(node: dict) -> None:
+            if node["description"].startswith("TermQuery"):
+                _, idf, norm = node["details"]
+                field = FIELD.search(" ".join(node.get("context", [])))
+                if field:
+                    docs = next(d["value"] for d in idf["details"] if d["description"].startswith("N,"))
+                    avgdl = next(d["value"] for d in norm["details"] if d["description"].startswith("avgdl"))
+                    self.field_stats[(id(searcher), int(field.group(1)))] = (docs, avgdl)
+            for child in node.get("details", []):
+                walk(child)
+
+        walk(json.loads(query.explain(searcher, address).to_json()))
 
     def _title_or_body(self, word: str) -> tantivy.Query:
         return tantivy.Query.boolean_query(self._any_of(self.article_schema, "body", [word])
@@ -226,24 +294,13 @@ class KeywordIndex:
         return idf_coverage(words, {word: self._df(word) for word in words}, in_article, n)
 
 
-def token_count(text: str) -> int:
-    """How many terms tantivy indexes for this text (the length BM25 normalises by)."""
-    return len(analyzer().analyze(text))
-
-
-def exact_bm25(explanation: dict, lengths: dict[int, int]) -> float:
-    """A tantivy score explanation computed again with each field's exact length (field number -> tokens)."""
-    description = explanation["description"]
-    if description.startswith("TermQuery"):
-        k1_plus_1, idf, norm = explanation["details"]
-        freq, k1, b, dl, avgdl = (d["value"] for d in norm["details"])
-        field = FIELD.search(" ".join(explanation.get("context", [])))
-        dl = lengths.get(int(field.group(1)), dl) if field else dl
-        return k1_plus_1["value"] * idf["value"] * freq / (freq + k1 * (1.0 - b + b * dl / avgdl))
-    boost = BOOST.match(description)
-    if boost:
-        return float(boost.group(1)) * exact_bm25(explanation["details"][0], lengths)
-    return sum(exact_bm25(d, lengths) for d in explanation.get("details", []))
+def counted(fields: dict[int, str]) -> Counted:
+    """Text fields (tantivy field number -> text) with the terms tantivy indexes for them counted."""
+    out = {}
+    for number, text in fields.items():
+        terms = analyzer().analyze(text)
+        out[number] = (len(terms), Counter(terms))
+    return Counted(max((n for n, _ in out.values()), default=0), out)
 
 
 def idf_coverage(words: list[str], df: dict[str, int], in_article: set[str], n: int) -> tuple[float, float]:

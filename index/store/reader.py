@@ -14,10 +14,11 @@ from citebot.index.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from citebot.index.ingest.words import terms_of
 from citebot.index.records import Hit
 from citebot.index.store.generations import FORMAT, Manifest, connect, current_generation, opening, rows_by_ids
-from citebot.index.store.keyword import ARTICLE_BODY, ARTICLE_TITLE, SENTENCE_TEXT, KeywordIndex, token_count
+from citebot.index.store.keyword import ARTICLE_BODY, ARTICLE_TITLE, SENTENCE_TEXT, Counted, KeywordIndex, counted
 from citebot.index.store.keyword import require as require_keyword_files
 from citebot.index.store.table import SentenceTable, TableIndex
 
+COUNTED = 50_000  # documents whose term counts a reader keeps for exact BM25 lengths (articles: a few MB each 1,000)
 
 def read_manifest(generation: Path) -> Manifest:
     path = generation / "manifest.json"
@@ -65,7 +66,8 @@ class IndexReader:
         self.lock = threading.Lock()  # one SQLite connection shared by the bot's worker threads
         self.keywords = keywords
         self.table = table
-        self._lengths: dict[tuple[str, int], dict[int, int]] = {}  # exact token counts, read once (a generation never changes)
+        self._terms_s: dict[int, Counted] = {}  # sentences' and articles' term counts (a generation never changes)
+        self._terms_a: dict[int, Counted] = {}
 
     @classmethod
     def open(cls, directory: Path, model: str | None = None) -> IndexReader:
@@ -147,32 +149,35 @@ class IndexReader:
         return self.article_vectors.reconstruct_batch(rowids)
 
     def keyword_sentences(self, words: list[str], k: int) -> dict[int, float]:
-        return self.keywords.top_sentences(terms_of(words), k, self._sentence_lengths)
+        return self.keywords.top_sentences(terms_of(words), k, self._sentence_terms)
 
     def keyword_articles(self, words: list[str], k: int) -> dict[int, float]:
-        return self.keywords.top_articles(terms_of(words), k, self._article_lengths)
+        return self.keywords.top_articles(terms_of(words), k, self._article_terms)
 
-    def _sentence_lengths(self, ids: list[int]) -> dict[int, dict[int, int]]:
-        return self._exact_lengths("s", ids, lambda wanted: (
-            (i, {SENTENCE_TEXT: token_count(t)}) for i, t in self.texts(wanted).items()))
+    def _sentence_terms(self, ids: list[int]) -> dict[int, Counted]:
+        return self._counted(self._terms_s, ids, lambda wanted: (
+            (i, counted({SENTENCE_TEXT: t})) for i, t in self.texts(wanted).items()))
 
-    def _article_lengths(self, rowids: list[int]) -> dict[int, dict[int, int]]:
-        def read(wanted: list[int]) -> list[tuple[int, dict[int, int]]]:
+    def _article_terms(self, rowids: list[int]) -> dict[int, Counted]:
+        def read(wanted: list[int]) -> list[tuple[int, Counted]]:
             with self.lock:
                 rows = self.db.execute(f"SELECT rowid, title, body FROM articles WHERE rowid IN ({','.join('?' * len(wanted))})",
                                        wanted).fetchall()
-            return [(int(r[0]), {ARTICLE_TITLE: token_count(r[1] or ""), ARTICLE_BODY: token_count(r[2])}) for r in rows]
+            return [(int(r[0]), counted({ARTICLE_TITLE: r[1] or "", ARTICLE_BODY: r[2]})) for r in rows]
 
-        return self._exact_lengths("a", rowids, read)
+        return self._counted(self._terms_a, rowids, read)
 
-    def _exact_lengths(self, kind: str, keys: list[int], read: Callable[[list[int]], Iterable[tuple[int, dict[int, int]]]],
-                       ) -> dict[int, dict[int, int]]:
-        """Exact token counts of documents' fields for the keyword ranking, each document's read and analysed once."""
-        wanted = [k for k in keys if (kind, k) not in self._lengths]
+    @staticmethod
+    def _counted(cache: dict[int, Counted], keys: list[int], read: Callable[[list[int]], Iterable[tuple[int, Counted]]],
+                 ) -> dict[int, Counted]:
+        """Documents' terms counted for the keyword ranking's exact lengths, each read and analysed once (up to
+        COUNTED documents are kept, then the cache starts again)."""
+        wanted = [k for k in keys if k not in cache]
         if wanted:
-            for key, counts in read(wanted):
-                self._lengths[(kind, key)] = counts
-        return {k: self._lengths[(kind, k)] for k in keys if (kind, k) in self._lengths}
+            if len(cache) > COUNTED:
+                cache.clear()
+            cache.update(read(wanted))
+        return {k: cache[k] for k in keys if k in cache}
 
     def coverage(self, words: list[str], article: int | None) -> tuple[float, float]:
         return self.keywords.coverage(terms_of(words), article)
