@@ -24,7 +24,7 @@ from citebot.index.lifecycle.sync import remove, stored_articles, sync
 from citebot.index.lifecycle.watch import FolderWatcher, watch_in_thread
 from citebot.index.search.hybrid import HybridSearch
 from citebot.index.store.open import open_store
-from tests.conftest import FAKE_MODEL, ROOT, SAMPLES
+from tests.conftest import FAKE_MODEL, ROOT, SAMPLES, Stores
 
 pytest.importorskip("milvus_lite")
 
@@ -33,21 +33,21 @@ QUESTIONS = ["Who co-chaired the session?", "How much will the offshore wind zon
              "What happened to steel prices?", "Who brokered the agreement?"]
 
 
-OPENED: list = []  # type: ignore[type-arg]
+OPENED: list[Stores] = []
 
 
 @pytest.fixture(autouse=True)
 def close_milvus():  # type: ignore[no-untyped-def]
-    """Close every milvus-lite client a test opened (its server process stops with it)."""
+    """Close every milvus-lite store a test opened (closing stops the embedded engine and lets go of the file)."""
     yield
     while OPENED:
         OPENED.pop().close()
 
 
 def milvus(tmp_path: Path, name: str = "ws"):  # type: ignore[no-untyped-def]
-    store = open_store("milvus", tmp_path / name, str(tmp_path / name / "milvus.db"), None, "citebot")
-    OPENED.append(store)
-    return store
+    stores = Stores("milvus", tmp_path)
+    OPENED.append(stores)
+    return stores.open(name)
 
 
 def top_hits(store, question: str, k: int = 10) -> list[int]:  # type: ignore[no-untyped-def]

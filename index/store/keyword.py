@@ -9,9 +9,10 @@ collection. It replaced SQLite FTS5, whose ``bm25()`` scores every matching row:
 
 Scores are BM25 over each document's exact length. tantivy keeps a field's length in one byte (exact up
 to 40 terms, rounded down beyond: a 60-term article counts as 56), which moves long documents' scores
-by up to ~5 %; the reader passes the exact lengths (counted once per generation from SQLite) and hits
-over 40 terms are scored again from tantivy's own explanation of the score. The Milvus store's BM25
-uses exact lengths too, so both stores rank alike (bench/store_parity.py).
+by up to ~5 %. The reader passes each hit's terms counted (once per generation, from SQLite), and hits
+over 40 terms are scored again from those counts with tantivy's own document count and average length
+(read once from its explanation of a score). The Milvus store's BM25 uses exact lengths too, so both
+stores rank alike (bench/store_parity.py).
 
 Layout inside a generation::
 
@@ -51,7 +52,6 @@ K1, B = 1.2, 0.75  # tantivy's BM25 parameters (the Milvus store sets the same)
 FIELD = re.compile(r"field=(\d+)")
 
 SENTENCE_TEXT, ARTICLE_TITLE, ARTICLE_BODY = 1, 1, 2  # tantivy field numbers, in the order the schemas add them
-
 
 
 class Counted(NamedTuple):
@@ -174,7 +174,7 @@ class KeywordIndex:
         self.sentence_schema = self.sentences.schema
         self.article_schema = self.articles.schema
         self.article_df: dict[str, int] = {}  # term -> articles holding it (cached: the generation is immutable)
-        self.field_stats: dict[tuple[int, int], tuple[float, float]] = {}  # (searcher, field) -> (documents, average length)
+        self.field_stats: dict[tuple[str, int], tuple[float, float]] = {}  # (index key, field) -> (documents, average length)
 
     @property
     def sentence_count(self) -> int:
@@ -224,12 +224,12 @@ class KeywordIndex:
                 break  # rounding a length down only raises a score: no hit from here on can enter the k best
             counted = known.get(i)
             if counted is not None and counted.longest > EXACT_UP_TO:
-                score = self._exact(searcher, query, address, words, fields, counted, idf)
+                score = self._exact(searcher, query, address, key, words, fields, counted, idf)
             scores[i] = float(score)
             (heapq.heappush if len(best) < k else heapq.heappushpop)(best, scores[i])
         return dict(sorted(scores.items(), key=lambda kv: -kv[1])[:k])
 
-    def _exact(self, searcher: tantivy.Searcher, query: tantivy.Query, address: tantivy.DocAddress, words: list[str],
+    def _exact(self, searcher: tantivy.Searcher, query: tantivy.Query, address: tantivy.DocAddress, key: str, words: list[str],
                fields: dict[int, tuple[str, float]], counted: Counted, idf: dict[tuple[str, str], float]) -> float:
         """BM25 of one document from its own term counts and exact lengths; the document count and average
         length of each field are tantivy's (read once from its explanation of a score)."""
@@ -242,10 +242,10 @@ class KeywordIndex:
                 tf = held.get(word, 0)
                 if not tf:
                     continue
-                stats = self.field_stats.get((id(searcher), number))
+                stats = self.field_stats.get((key, number))
                 if stats is None:
-                    self._read_stats(searcher, query, address)
-                    stats = self.field_stats[(id(searcher), number)]
+                    self._read_stats(searcher, query, address, key)
+                    stats = self.field_stats[(key, number)]
                 docs, avgdl = stats
                 if (name, word) not in idf:
                     n = searcher.doc_freq(name, word)
@@ -253,7 +253,7 @@ class KeywordIndex:
                 total += boost * idf[(name, word)] * (K1 + 1) * tf / (tf + K1 * (1 - B + B * dl / avgdl))
         return total
 
-    def _read_stats(self, searcher: tantivy.Searcher, query: tantivy.Query, address: tantivy.DocAddress) -> None:
+    def _read_stats(self, searcher: tantivy.Searcher, query: tantivy.Query, address: tantivy.DocAddress, key: str) -> None:
         """Each field's (document count, average length) as tantivy scores with them, from one explanation."""
         def walk(node: dict) -> None:
             if node["description"].startswith("TermQuery"):
@@ -262,7 +262,7 @@ class KeywordIndex:
                 if field:
                     docs = next(d["value"] for d in idf["details"] if d["description"].startswith("N,"))
                     avgdl = next(d["value"] for d in norm["details"] if d["description"].startswith("avgdl"))
-                    self.field_stats[(id(searcher), int(field.group(1)))] = (docs, avgdl)
+                    self.field_stats[(key, int(field.group(1)))] = (docs, avgdl)
             for child in node.get("details", []):
                 walk(child)
 

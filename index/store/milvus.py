@@ -42,7 +42,7 @@ from citebot.index.ingest.words import analyzer, terms_of
 from citebot.index.records import Article, Hit, Sentence
 from citebot.index.store.base import Notify, Progress
 from citebot.index.store.generations import Manifest, now_iso
-from citebot.index.store.keyword import TITLE_WEIGHT, idf_coverage
+from citebot.index.store.keyword import K1, TITLE_WEIGHT, B, idf_coverage
 from citebot.index.store.table import SentenceTable, TableIndex, flags
 from citebot.index.store.writer import ChangeReport, plan_changes, writer_lock
 
@@ -54,7 +54,7 @@ MAX_VARCHAR = 65535
 CHUNK_CHARS = 16000  # at most 4 bytes a character: always under MAX_VARCHAR bytes
 BATCH = 2000
 KEEP_GENERATIONS = 2
-BM25_PARAMS = {"bm25_k1": 1.2, "bm25_b": 0.75}
+BM25_PARAMS = {"bm25_k1": K1, "bm25_b": B}  # the local store's BM25 (tantivy's), for the same ranking
 MAX_LIMIT = 16384  # Milvus's largest top-k
 INDEX_TYPES = ("FLAT", "IVF_FLAT", "IVF_SQ8", "HNSW", "DISKANN", "AUTOINDEX")
 INDEX_BUILD = {"IVF_FLAT": {"nlist": 1024}, "IVF_SQ8": {"nlist": 1024}, "HNSW": {"M": 16, "efConstruction": 200}}

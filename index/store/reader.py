@@ -20,6 +20,7 @@ from citebot.index.store.table import SentenceTable, TableIndex
 
 COUNTED = 50_000  # documents whose term counts a reader keeps for exact BM25 lengths (articles: a few MB each 1,000)
 
+
 def read_manifest(generation: Path) -> Manifest:
     path = generation / "manifest.json"
     try:
@@ -172,12 +173,15 @@ class IndexReader:
                  ) -> dict[int, Counted]:
         """Documents' terms counted for the keyword ranking's exact lengths, each read and analysed once (up to
         COUNTED documents are kept, then the cache starts again)."""
-        wanted = [k for k in keys if k not in cache]
+        found = {k: c for k in keys if (c := cache.get(k)) is not None}  # one lookup: another question's thread may clear it
+        wanted = [k for k in keys if k not in found]
         if wanted:
+            fresh = dict(read(wanted))
             if len(cache) > COUNTED:
                 cache.clear()
-            cache.update(read(wanted))
-        return {k: cache[k] for k in keys if k in cache}
+            cache.update(fresh)
+            found.update(fresh)
+        return found
 
     def coverage(self, words: list[str], article: int | None) -> tuple[float, float]:
         return self.keywords.coverage(terms_of(words), article)
