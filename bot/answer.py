@@ -17,6 +17,7 @@ import numpy as np
 
 from citebot.index.embed.embedders import Embedder
 from citebot.index.errors import QuestionError
+from citebot.index.ingest.words import analyzer, content_words
 from citebot.index.records import Hit
 from citebot.index.search.hybrid import HybridSearch, Retrieved, answer_type, missing_names
 from citebot.index.search.rerank import Reranker, rerank
@@ -30,14 +31,12 @@ CONFIDENCE_WEIGHTS = {
 CONFIDENCE_BIAS = -16.95
 # At 0.2 on the SQuAD half: answers 97.6% of answerable questions, abstains on 91.2% of unanswerable ones.
 DEFAULT_ABSTAIN_BELOW = 0.2
-# With a reranker (the default): fitted by bench/eval_rerank.py on out-of-fold reranker scores
-# (unrelated-article and SQuAD 2.0 questions). Only signals that do not grow with how many of the
-# question's words the collection happens to contain.
-# Fitted on both folds pooled (a sixth signal, names missing near the sentence, got -0.03 and was
-# dropped); the bias then lowered so that 0.2 answers about 97.5% of answerable questions (the fit's
-# own bias -3.293 answered 98.1% and abstained on 87.9% of unrelated ones).
-RERANKED_WEIGHTS = {"rerank_max": 0.2981, "max_dense": 3.983, "max_article": 2.424, "names_missing": -1.106, "type_missing": -0.2772}
-RERANKED_BIAS = -3.442
+# With a reranker (the default): fitted by bench/eval_rerank.py --fit on out-of-fold reranker scores
+# (unrelated-article and SQuAD 2.0 questions), the bias then moved so that 0.2 answers 97.5% of the
+# answerable ones. Signals of the question's candidates, never of the whole collection's vocabulary.
+RERANKED_WEIGHTS = {"rerank_max": 0.2449, "max_dense": 3.657, "max_article": 2.275, "names_missing_any": -2.09,
+                    "words_missing_any": -0.8764, "type_missing": -0.3308}
+RERANKED_BIAS = -3.134
 NO_ANSWER = "The articles do not answer this question."  # said by every front end when abstaining
 
 # Grouping: same numbers, and similar enough meaning.
@@ -174,20 +173,40 @@ def group(retrieved: Retrieved) -> list[list[int]]:
 
 
 def evidence_signals(reader: Reader, question: str, retrieved: Retrieved) -> dict[str, float]:
-    """Does the likeliest answer (the sentence the reranker scored best) hold what was asked?
-    ``names_missing``: the share of what the question names (people, places, numbers) that its
-    article never mentions (title included); ``type_missing``: 1 when the question wants a type
-    (a person, a date, a figure) that the sentence does not carry."""
+    """Do the candidates hold what was asked? Over the articles of the sentences the reranker read,
+    ``names_missing_any``: the share of what the question names (people, places, numbers) that the
+    article mentioning most of it still lacks (title included); ``words_missing_any``: the same for
+    the question's content words, stemmed (a word counts when an article word starts with its stem). And
+    ``type_missing``: 1 when the question wants a type (a person, a date, a figure) that the likeliest
+    answer (the sentence the reranker scored best) does not carry."""
     scored = [h for h in retrieved.hits if "rerank" in h.extra]
     if not scored:
         return {}
     best = max(scored, key=lambda h: float(h.extra["rerank"]))  # type: ignore[arg-type]
-    body = reader.article_body(best.article_id) or best.text
+    texts: dict[str, str] = {}
+    for h in scored:
+        if h.article_id not in texts:
+            texts[h.article_id] = f"{h.title or ''}\n{reader.article_body(h.article_id) or h.text}"
     wanted = answer_type(question)
     row = reader.table.table.rows_of(np.asarray([best.sentence_id], dtype=np.int64))
     carried = int(reader.table.table.flags[row][0]) if row.size else 0
-    return {"names_missing": missing_names(question, f"{best.title or ''}\n{body}"),
+    stems = question_stems(question)
+    return {"names_missing_any": min(missing_names(question, t) for t in texts.values()),
+            "words_missing_any": min(missing_words(stems, t) for t in texts.values()),
             "type_missing": float(bool(wanted) and not carried & wanted)}
+
+
+def missing_words(stems: list[str], text: str) -> float:
+    """The share of ``stems`` (lowercase) that no word of ``text`` starts with (0 for none)."""
+    if not stems:
+        return 0.0
+    low = text.lower()
+    return sum(1 for w in stems if not re.search(r"(?<!\w)" + re.escape(w), low)) / len(stems)
+
+
+def question_stems(question: str) -> list[str]:
+    """The question's content words, stemmed as the keyword index stems them ("discussed" -> "discuss")."""
+    return list(dict.fromkeys(stem for word in content_words(question) for stem in analyzer().analyze(word) if stem))
 
 
 def citations_for(hits: list[Hit]) -> list[Citation]:

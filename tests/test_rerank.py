@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from citebot.bot.answer import DEFAULT_ABSTAIN_BELOW, Answerer, confidence
+from citebot.bot.answer import DEFAULT_ABSTAIN_BELOW, Answerer, confidence, evidence_signals, missing_words, question_stems
 from citebot.bot.cli import run
 from citebot.bot.config import ConfigError, Settings
 from citebot.index.embed.embedders import HashEmbedder
 from citebot.index.ingest.files import make_article
 from citebot.index.records import Hit
-from citebot.index.search.hybrid import Retrieved, missing_names, names
+from citebot.index.search.hybrid import HybridSearch, Retrieved, missing_names, names
 from citebot.index.search.rerank import make_reranker, rerank
 from citebot.index.search.rerank_text import passage
 from citebot.index.store.reader import IndexReader
@@ -70,10 +70,11 @@ def test_passage_cuts_long_titles_and_cleans_underscores() -> None:
 
 
 def test_reranked_confidence_follows_the_reranker_not_word_counts() -> None:
-    sure = {"rerank_max": 5.0, "max_dense": 0.6, "max_article": 0.5, "names_missing": 0.0}
-    unsure = {"rerank_max": -8.0, "max_dense": 0.6, "max_article": 0.5, "names_missing": 0.0}
+    sure = {"rerank_max": 5.0, "max_dense": 0.6, "max_article": 0.5, "names_missing_any": 0.0, "words_missing_any": 0.0}
+    unsure = {"rerank_max": -8.0, "max_dense": 0.6, "max_article": 0.5, "names_missing_any": 0.0, "words_missing_any": 0.0}
     assert confidence(sure) > 0.8 > DEFAULT_ABSTAIN_BELOW > confidence(unsure)
-    assert confidence({**sure, "names_missing": 1.0}) < confidence(sure)  # the article never mentions what was asked about
+    assert confidence({**sure, "names_missing_any": 1.0}) < confidence(sure)  # no candidate article mentions what was asked about
+    assert confidence({**sure, "words_missing_any": 0.5}) < confidence(sure)
     assert confidence({**unsure, "known": 1.0, "covered": 1.0, "max_bm25": 30.0}) == confidence(unsure)
 
 
@@ -131,3 +132,39 @@ def test_missing_names(question: str, text: str, missing: float) -> None:
 def test_names_skip_the_question_word_and_keep_figures() -> None:
     assert names("Who won the 2022 FIFA World Cup final?") == ["2022", "fifa", "world", "cup"]
     assert names("How many delegates attended?") == []
+
+
+def test_evidence_signals_read_every_candidate_article_and_the_likeliest_answers_type(tmp_path: Path) -> None:
+    body = ("The 11th session was held in Tallinn on Monday. The talks reviewed progress since the 10th session. "
+            "Delegates discussed offshore wind. The session was chaired by Ingrid Solheim.")
+    embedder = HashEmbedder(256)
+    articles = [make_article(body, None, id="t", title="Baltic energy talks"),
+                make_article("The 10th session was held in Riga in 2019.", None, id="r", title="Archive")]
+    write(tmp_path / "ix", embedder, articles, fresh=True)
+    reader = IndexReader.open(tmp_path / "ix")
+    asked = "Who chaired the 10th session in Riga?"
+    out = rerank(asked, HybridSearch(reader).search(asked, embedder.encode([asked])[0], 10), WordReranker("progress"))
+    assert {h.article_id for h in out.hits if "rerank" in h.extra} == {"t", "r"}
+    signals = evidence_signals(reader, asked, out)
+    assert signals["type_missing"] == 1.0  # the sentence the reranker likes names no person
+    assert signals["names_missing_any"] == 0.0  # an article the reranker read mentions both "10th" and "riga"
+    assert signals["words_missing_any"] == pytest.approx(0.25)  # neither article has all of chaired/10th/session/riga
+    assert evidence_signals(reader, asked, rerank(asked, out, WordReranker("Solheim")))["type_missing"] == 0.0
+    elsewhere = evidence_signals(reader, "Who chaired the 10th session in Oslo?", out)
+    assert elsewhere["names_missing_any"] == 0.5 and elsewhere["words_missing_any"] == 0.25  # "oslo" is in neither
+    assert evidence_signals(reader, "Which wind was discussed?", out)["type_missing"] == 0.0  # no type asked
+
+
+def test_question_stems() -> None:
+    assert question_stems("Which minerals were discussed at the talks?") == ["miner", "discuss", "talk"]
+
+
+@pytest.mark.parametrize(("words", "text", "missing"), [
+    (["minister", "cable"], "The ministers discussed cables.", 0.0),  # an article word starting with it counts
+    (question_stems("What was discussed?"), "Discussions went on.", 0.0),
+    (["cable", "riga"], "Cables were laid near Tallinn.", 0.5),
+    (["able"], "The cable is ready.", 1.0),  # only at the start of a word
+    ([], "Anything.", 0.0),
+])
+def test_missing_words(words: list[str], text: str, missing: float) -> None:
+    assert missing_words(words, text) == missing
