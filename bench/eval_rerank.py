@@ -46,7 +46,6 @@ from citebot.bot.answer import (
 from citebot.index.embed.embedders import DEFAULT_MODEL
 from citebot.index.embed.onnx_encoder import query_embedder
 from citebot.index.ingest.files import load
-from citebot.index.search.hybrid import answer_type
 from citebot.index.search.rerank import ARTIFACT, FUSE_WEIGHT, OnnxReranker, export, export_dir, has_export, rerank
 from citebot.index.store.reader import IndexReader
 from citebot.index.store.writer import write
@@ -75,11 +74,7 @@ def record(answerer: Answerer, reranker: OnnxReranker, q: dict) -> dict:  # type
     hits = reranked.hits
     gold = [h.article_id == q["article"] and any(h.char_start <= s < h.char_end for s in q["starts"]) for h in hits]
     head = sum(1 for h in hits if "rerank" in h.extra)
-    wanted = answer_type(q["question"])
-    table = answerer.reader.table.table
-    flags = table.flags[table.rows_of(np.asarray([h.sentence_id for h in hits[:head]], dtype=np.int64))]
-    return {"q": q["question"], "carries": [bool(f & wanted) if wanted else True for f in flags.tolist()],
-            "retrieval": [h.score if "rerank" not in h.extra else h.extra["retrieval"] for h in hits],
+    return {"q": q["question"], "retrieval": [h.score if "rerank" not in h.extra else h.extra["retrieval"] for h in hits],
             "logit": [h.extra["rerank"] for h in hits[:head]], "gold": gold, "head": head,
             "signals": reranked.signals, "ms": ms}
 
@@ -188,26 +183,26 @@ def score_folds(args: argparse.Namespace, dev: list[dict], v2: list[dict], halve
     return recs
 
 
-def fit_confidence(recs, candidates: list[str], conf_sets, threshold: float) -> None:  # type: ignore[no-untyped-def]
+def fit_confidence(candidates: list[str], conf_sets, threshold: float) -> None:  # type: ignore[no-untyped-def]
     """The confidence model over ``candidates``, fitted on the unrelated-article and SQuAD 2.0 sets
     together. (Fitted on the unrelated sets alone, where similarity separates almost everything, the
     weights grow steep: 96% abstention at 97% answered out of fold, but our newsroom near misses got
     confidence 0.97-1.00.) Cross-fitted first (fit on one fold, scored on the other), then on both
     folds, with the bias moved so that ``threshold`` answers ANSWERED of the answerable questions."""
     print(f"  fitting over {candidates}:")
+    sets = {fold: conf_sets(fold, candidates) for fold in FOLDS}
     for train, test in (("even", "odd"), ("odd", "even")):
-        xu, yu, xs, ys = conf_sets(train, candidates)
+        xu, yu, xs, ys = sets[train]
         w, b = fit_logistic(np.vstack([xu, xs]), np.concatenate([yu, ys]))
-        xu, yu, xs, ys = conf_sets(test, candidates)
+        xu, yu, xs, ys = sets[test]
         pu, ps = confidence_of(xu, w, b), confidence_of(xs, w, b)
         point = np.quantile(pu[yu == 1], 1 - ANSWERED)
         print(f"  cross-fitted (fit on {train}, scored on {test}): unrelated AUROC {auroc(pu, yu):.3f}, squad2 AUROC "
               f"{auroc(ps, ys):.3f}; answering {ANSWERED:.1%} of answerable it abstains on {(pu < point)[yu == 0].mean():.1%} "
               f"of unrelated")
-    xu = np.vstack([conf_sets(f, candidates)[0] for f in FOLDS])
-    yu = np.concatenate([conf_sets(f, candidates)[1] for f in FOLDS])
-    w, b = fit_logistic(np.vstack([xu] + [conf_sets(f, candidates)[2] for f in FOLDS]),
-                        np.concatenate([yu] + [conf_sets(f, candidates)[3] for f in FOLDS]))
+    xu = np.vstack([sets[f][0] for f in FOLDS])
+    yu = np.concatenate([sets[f][1] for f in FOLDS])
+    w, b = fit_logistic(np.vstack([xu] + [sets[f][2] for f in FOLDS]), np.concatenate([yu] + [sets[f][3] for f in FOLDS]))
     z = xu @ w + b
     b += math.log(threshold / (1 - threshold)) - float(np.quantile(z[yu == 1], 1 - ANSWERED))
     print("  fitted on both folds: RERANKED_WEIGHTS = {" + ", ".join(f'"{k}": {v:.4g}' for k, v in zip(candidates, w, strict=True))
@@ -284,14 +279,12 @@ def main() -> None:
               f"of answerable, abstains on {(pu < args.threshold)[yu == 0].mean():.1%} of unrelated; "
               f"squad2 AUROC {auroc(ps, ys):.3f} ({int((ys == 0).sum())} impossible), abstains on "
               f"{(ps < args.threshold)[ys == 0].mean():.1%} of them, answers {(ps >= args.threshold)[ys == 1].mean():.1%}")
-    def pooled(names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        return (np.vstack([np.vstack([conf_sets(f, names)[0], conf_sets(f, names)[2]]) for f in FOLDS]),
-                np.concatenate([np.concatenate([conf_sets(f, names)[1], conf_sets(f, names)[3]]) for f in FOLDS]))
-
-    xs_all, ys_all = pooled(FEATURES)
+    shipped = [conf_sets(f) for f in FOLDS]
+    xs_all = np.vstack([x for xu, _, xs, _ in shipped for x in (xu, xs)])
+    ys_all = np.concatenate([y for _, yu, _, ys in shipped for y in (yu, ys)])
     print(f"  pooled: AUROC {auroc(confidence_of(xs_all, w_now, b_now), ys_all):.3f}")
     if args.fit:
-        fit_confidence(recs, candidates, conf_sets, args.threshold)
+        fit_confidence(candidates, conf_sets, args.threshold)
     print(f"\nper-question records: {out}")
     if ARTIFACT.is_file():
         newsroom(reranker_for(args.work, ARTIFACT), args.work, args.reuse)

@@ -17,9 +17,9 @@ import numpy as np
 
 from citebot.index.embed.embedders import Embedder
 from citebot.index.errors import QuestionError
-from citebot.index.ingest.words import analyzer, content_words
+from citebot.index.ingest.words import terms
 from citebot.index.records import Hit
-from citebot.index.search.hybrid import HybridSearch, Retrieved, answer_type, missing_names
+from citebot.index.search.hybrid import HybridSearch, Retrieved, answer_type, missing, names
 from citebot.index.search.rerank import Reranker, rerank
 from citebot.index.store.base import Reader
 
@@ -190,23 +190,10 @@ def evidence_signals(reader: Reader, question: str, retrieved: Retrieved) -> dic
     wanted = answer_type(question)
     row = reader.table.table.rows_of(np.asarray([best.sentence_id], dtype=np.int64))
     carried = int(reader.table.table.flags[row][0]) if row.size else 0
-    stems = question_stems(question)
-    return {"names_missing_any": min(missing_names(question, t) for t in texts.values()),
-            "words_missing_any": min(missing_words(stems, t) for t in texts.values()),
+    asked, stems = names(question), terms(question)
+    return {"names_missing_any": min(missing(asked, t) for t in texts.values()),
+            "words_missing_any": min(missing(stems, t, whole_words=False) for t in texts.values()),
             "type_missing": float(bool(wanted) and not carried & wanted)}
-
-
-def missing_words(stems: list[str], text: str) -> float:
-    """The share of ``stems`` (lowercase) that no word of ``text`` starts with (0 for none)."""
-    if not stems:
-        return 0.0
-    low = text.lower()
-    return sum(1 for w in stems if not re.search(r"(?<!\w)" + re.escape(w), low)) / len(stems)
-
-
-def question_stems(question: str) -> list[str]:
-    """The question's content words, stemmed as the keyword index stems them ("discussed" -> "discuss")."""
-    return list(dict.fromkeys(stem for word in content_words(question) for stem in analyzer().analyze(word) if stem))
 
 
 def citations_for(hits: list[Hit]) -> list[Citation]:

@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from citebot.bot.answer import DEFAULT_ABSTAIN_BELOW, Answerer, confidence, evidence_signals, missing_words, question_stems
+from citebot.bot.answer import DEFAULT_ABSTAIN_BELOW, Answerer, confidence, evidence_signals
 from citebot.bot.cli import run
 from citebot.bot.config import ConfigError, Settings
 from citebot.index.embed.embedders import HashEmbedder
 from citebot.index.ingest.files import make_article
+from citebot.index.ingest.words import terms
 from citebot.index.records import Hit
-from citebot.index.search.hybrid import HybridSearch, Retrieved, missing_names, names
+from citebot.index.search.hybrid import HybridSearch, Retrieved, missing, missing_names, names
 from citebot.index.search.rerank import make_reranker, rerank
 from citebot.index.search.rerank_text import passage
 from citebot.index.store.reader import IndexReader
@@ -155,16 +156,16 @@ def test_evidence_signals_read_every_candidate_article_and_the_likeliest_answers
     assert evidence_signals(reader, "Which wind was discussed?", out)["type_missing"] == 0.0  # no type asked
 
 
-def test_question_stems() -> None:
-    assert question_stems("Which minerals were discussed at the talks?") == ["miner", "discuss", "talk"]
+def test_question_terms_are_stems() -> None:
+    assert terms("Which minerals were discussed at the talks?") == ["miner", "discuss", "talk"]
 
 
-@pytest.mark.parametrize(("words", "text", "missing"), [
+@pytest.mark.parametrize(("words", "text", "share"), [
     (["minister", "cable"], "The ministers discussed cables.", 0.0),  # an article word starting with it counts
-    (question_stems("What was discussed?"), "Discussions went on.", 0.0),
+    (terms("What was discussed?"), "Discussions went on.", 0.0),
     (["cable", "riga"], "Cables were laid near Tallinn.", 0.5),
     (["able"], "The cable is ready.", 1.0),  # only at the start of a word
     ([], "Anything.", 0.0),
 ])
-def test_missing_words(words: list[str], text: str, missing: float) -> None:
-    assert missing_words(words, text) == missing
+def test_missing_words_as_word_starts(words: list[str], text: str, share: float) -> None:
+    assert missing(words, text, whole_words=False) == share

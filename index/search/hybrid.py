@@ -70,11 +70,17 @@ def names(question: str) -> list[str]:
 def missing_names(question: str, text: str) -> float:
     """The share of what the question names (people, places, numbers) that ``text`` never mentions:
     an answer's article must mention what the question asks about."""
-    wanted = names(question)
-    if not wanted:
+    return missing(names(question), text)
+
+
+def missing(words: list[str], text: str, whole_words: bool = True) -> float:
+    """The share of ``words`` (lowercase) that ``text`` never mentions (0 for no words): as whole words,
+    or (``whole_words=False``) as the start of a word, so that a stem matches its inflections."""
+    if not words:
         return 0.0
     low = text.lower()
-    return sum(1 for w in wanted if not re.search(r"(?<!\w)" + re.escape(w) + r"(?!\w)", low)) / len(wanted)
+    end = r"(?!\w)" if whole_words else ""
+    return sum(1 for w in words if not re.search(r"(?<!\w)" + re.escape(w) + end, low)) / len(words)
 
 
 def answer_type(question: str) -> int:
