@@ -19,7 +19,7 @@ from citebot.index.embed.embedders import Embedder
 from citebot.index.errors import QuestionError
 from citebot.index.ingest.words import terms
 from citebot.index.records import Hit
-from citebot.index.search.hybrid import HybridSearch, Retrieved, answer_type, missing, names
+from citebot.index.search.hybrid import HybridSearch, Retrieved, acronyms, answer_type, missing, names
 from citebot.index.search.rerank import Reranker, rerank
 from citebot.index.store.base import Reader
 
@@ -175,7 +175,8 @@ def group(retrieved: Retrieved) -> list[list[int]]:
 def evidence_signals(reader: Reader, question: str, retrieved: Retrieved) -> dict[str, float]:
     """Do the candidates hold what was asked? Over the articles of the sentences the reranker read,
     ``names_missing_any``: the share of what the question names (people, places, numbers) that the
-    article mentioning most of it still lacks (title included); ``words_missing_any``: the same for
+    article mentioning most of it still lacks (title included; an acronym also counts as mentioned
+    spelled out, "EU" as "European Union"); ``words_missing_any``: the same for
     the question's content words, stemmed (a word counts when an article word starts with its stem). And
     ``type_missing``: 1 when the question wants a type (a person, a date, a figure) that the likeliest
     answer (the sentence the reranker scored best) does not carry."""
@@ -190,8 +191,8 @@ def evidence_signals(reader: Reader, question: str, retrieved: Retrieved) -> dic
     wanted = answer_type(question)
     row = reader.table.table.rows_of(np.asarray([best.sentence_id], dtype=np.int64))
     carried = int(reader.table.table.flags[row][0]) if row.size else 0
-    asked, stems = names(question), terms(question)
-    return {"names_missing_any": min(missing(asked, t) for t in texts.values()),
+    asked, spelled, stems = names(question), acronyms(question), terms(question)
+    return {"names_missing_any": min(missing(asked, t, spelled=spelled) for t in texts.values()),
             "words_missing_any": min(missing(stems, t, whole_words=False) for t in texts.values()),
             "type_missing": float(bool(wanted) and not carried & wanted)}
 

@@ -114,7 +114,7 @@ NOT_IN_SEEDS = ["Who won the 2022 FIFA World Cup final?", "What is the capital o
 
 
 @pytest.mark.xfail(strict=True, reason="known gap (issue 11): the reranker matches '10th session' in 'progress made since "
-                                       "the 10th session' and the bot answers with confidence ~0.5 instead of abstaining")
+                                       "the 10th session' and the bot answers with confidence ~0.4 instead of abstaining")
 def test_seed_near_miss_question_abstains(seed_answerer: Answerer) -> None:
     result = seed_answerer.ask("Who chaired the 10th session?")
     assert result.abstained, result.confidence
@@ -130,7 +130,8 @@ def test_seed_meeting_questions_and_abstentions(seed_answerer: Answerer) -> None
     for question, words in SEED_QA + NEWSROOM_SEED_QA:
         result = answerer.ask(question)
         assert not result.abstained, (question, result.confidence)
-        assert any(all(w in a.text for w in words) for a in result.answers[:3]), (question, [a.text for a in result.answers[:3]])
+        found = [a.text.lower() for a in result.answers[:3]]  # "deputy minister of Industry and Trade" answers too
+        assert any(all(w.lower() in t for w in words) for t in found), (question, found)
         assert_offsets(result, answerer)
     for question in NOT_IN_SEEDS:
         result = answerer.ask(question)

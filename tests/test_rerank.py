@@ -125,6 +125,10 @@ def test_cli_missing_reranker_artifact_exits_1_naming_it(fake_env: Path, monkeyp
     ("When did the Aalborg strike start in 2019?", "Dockworkers at the Port of Aalborg returned to work.", 0.5),
     ("Which ministry issued the statement?", "Anything at all.", 0.0),  # names nothing: no evidence either way
     ("Who chaired the 10th session?", "The meeting reviewed the progress made since the 10th session.", 0.0),
+    ("How much is the EU contributing?", "Of which the European Union has pledged EUR 400 million.", 0.0),
+    ("What did DPIIT sign?", "The Department for Promotion of Industry and Internal Trade signed it.", 0.0),
+    ("What did the UN say?", "The union and the nations said nothing.", 1.0),  # spelled out means capitalised words
+    ("What did the UN say?", "Each Unit said nothing; a United Airlines pilot was there.", 1.0),
 ])
 def test_missing_names(question: str, text: str, missing: float) -> None:
     assert missing_names(question, text) == missing

@@ -69,18 +69,37 @@ def names(question: str) -> list[str]:
 
 def missing_names(question: str, text: str) -> float:
     """The share of what the question names (people, places, numbers) that ``text`` never mentions:
-    an answer's article must mention what the question asks about."""
-    return missing(names(question), text)
+    an answer's article must mention what the question asks about. An acronym the question uses
+    also counts as mentioned when the text spells it out ("EU": "the European Union")."""
+    return missing(names(question), text, spelled=acronyms(question))
 
 
-def missing(words: list[str], text: str, whole_words: bool = True) -> float:
+ACRONYM = re.compile(r"(?<![\w'-])[A-Z]{2,6}(?![\w'-])")
+SPELLED_GLUE = r"[\w'-]*\s+(?:(?:of|the|and|for|on|de|des|du|la)\s+)*"  # "Bank of England", "Ministry of the Interior"
+
+
+def acronyms(question: str) -> dict[str, re.Pattern[str]]:
+    """The question's all-capital words (2-6 letters), lowercased as names() gives them, each with a
+    pattern for its spelled-out form: capitalised words with those initials, small words between."""
+    return {m.group(0).lower(): re.compile(r"(?<!\w)" + SPELLED_GLUE.join(m.group(0)) + r"[\w'-]*(?!\w)")
+            for m in ACRONYM.finditer(question)}
+
+
+def missing(words: list[str], text: str, whole_words: bool = True,
+            spelled: dict[str, re.Pattern[str]] | None = None) -> float:
     """The share of ``words`` (lowercase) that ``text`` never mentions (0 for no words): as whole words,
-    or (``whole_words=False``) as the start of a word, so that a stem matches its inflections."""
+    or (``whole_words=False``) as the start of a word, so that a stem matches its inflections. A word
+    with a ``spelled`` pattern (acronyms()) also counts where the pattern matches ``text`` as written."""
     if not words:
         return 0.0
     low = text.lower()
     end = r"(?!\w)" if whole_words else ""
-    return sum(1 for w in words if not re.search(r"(?<!\w)" + re.escape(w) + end, low)) / len(words)
+    spelled = spelled or {}
+
+    def mentioned(w: str) -> bool:
+        return bool(re.search(r"(?<!\w)" + re.escape(w) + end, low) or (w in spelled and spelled[w].search(text)))
+
+    return sum(1 for w in words if not mentioned(w)) / len(words)
 
 
 def answer_type(question: str) -> int:
