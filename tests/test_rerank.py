@@ -16,7 +16,7 @@ from citebot.index.embed.embedders import HashEmbedder
 from citebot.index.ingest.files import make_article
 from citebot.index.ingest.words import terms
 from citebot.index.records import Hit
-from citebot.index.search.hybrid import HybridSearch, Retrieved, missing, missing_names, names
+from citebot.index.search.hybrid import HybridSearch, Retrieved, acronyms, missing, names
 from citebot.index.search.rerank import make_reranker, rerank
 from citebot.index.search.rerank_text import passage
 from citebot.index.store.reader import IndexReader
@@ -119,7 +119,7 @@ def test_cli_missing_reranker_artifact_exits_1_naming_it(fake_env: Path, monkeyp
     assert "missing.npz, which is not a file" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("question", "text", "missing"), [
+@pytest.mark.parametrize(("question", "text", "share"), [
     ("What is Alexey Gruzdev's position?", "H.E. Mr. Alexey Gruzdev, Deputy Minister of Industry and Trade", 0.0),
     ("What is the capital of Australia?", "The session was held in New Delhi.", 1.0),
     ("When did the Aalborg strike start in 2019?", "Dockworkers at the Port of Aalborg returned to work.", 0.5),
@@ -130,8 +130,10 @@ def test_cli_missing_reranker_artifact_exits_1_naming_it(fake_env: Path, monkeyp
     ("What did the UN say?", "The union and the nations said nothing.", 1.0),  # spelled out means capitalised words
     ("What did the UN say?", "Each Unit said nothing; a United Airlines pilot was there.", 1.0),
 ])
-def test_missing_names(question: str, text: str, missing: float) -> None:
-    assert missing_names(question, text) == missing
+def test_missing_names(question: str, text: str, share: float) -> None:
+    """An answer's article must mention what the question names (people, places, numbers); an acronym
+    also counts as mentioned where the text spells it out ("EU": "the European Union")."""
+    assert missing(names(question), text, spelled=acronyms(question)) == share
 
 
 def test_names_skip_the_question_word_and_keep_figures() -> None:

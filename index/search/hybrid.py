@@ -67,13 +67,6 @@ def names(question: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def missing_names(question: str, text: str) -> float:
-    """The share of what the question names (people, places, numbers) that ``text`` never mentions:
-    an answer's article must mention what the question asks about. An acronym the question uses
-    also counts as mentioned when the text spells it out ("EU": "the European Union")."""
-    return missing(names(question), text, spelled=acronyms(question))
-
-
 ACRONYM = re.compile(r"(?<![\w'-])[A-Z]{2,6}(?![\w'-])")
 SPELLED_GLUE = r"[\w'-]*\s+(?:(?:of|the|and|for|on|de|des|du|la)\s+)*"  # "Bank of England", "Ministry of the Interior"
 

