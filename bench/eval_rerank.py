@@ -3,6 +3,8 @@
     .venv/bin/python train/reranker/train.py --runs even,odd     # fold artifacts in /tmp/citebot-train
     .venv/bin/python -m bench.eval_rerank [--per-fold 600] [--reuse] [--fit]
     .venv/bin/python -m bench.eval_rerank --records --fit --features rerank_max,max_dense,...   # refit only
+    .venv/bin/python -m bench.eval_rerank --folds even --folds-dir /tmp/try --baseline /tmp/citebot-eval/rerank-records.json
+                                     # a quick check of one new fold model against a saved run, same questions
 
 Every SQuAD question is scored by the fold model that never saw its article: "even" was trained
 without the even-numbered articles of squad-v1.1-dev-a (sorted titles; bench/eval_squad.py's
@@ -18,7 +20,10 @@ out-of-fold scores (--fit prints it; --features chooses the signals) and checked
 one fold, scored on the other). Every question's retrieval, logits and signals are kept in
 --work/rerank-records.json; --records refits from them without scoring again. Finally our newsroom
 questions (bench/newsroom_questions.json, never trained on) over the project's samples and
-../shared/seeds with the shipped reranker.
+../shared/seeds with the shipped reranker. --folds even scores one fold only (the same sampled
+questions as a full run; no cross-fitting); --baseline prints a saved run's figures on the same
+questions beside them (a paired comparison: the differences are far less noisy than either figure;
+the newsroom check is skipped). --rerank-top N reads N candidates instead of the shipped 10.
 """
 
 from __future__ import annotations
@@ -46,7 +51,16 @@ from citebot.bot.answer import (
 from citebot.index.embed.embedders import DEFAULT_MODEL
 from citebot.index.embed.onnx_encoder import query_embedder
 from citebot.index.ingest.files import load
-from citebot.index.search.rerank import ARTIFACT, FUSE_WEIGHT, OnnxReranker, export, export_dir, has_export, rerank
+from citebot.index.search.rerank import (
+    ARTIFACT,
+    FUSE_WEIGHT,
+    RERANK_TOP,
+    OnnxReranker,
+    export,
+    export_dir,
+    has_export,
+    rerank,
+)
 from citebot.index.store.reader import IndexReader
 from citebot.index.store.writer import write
 
@@ -63,12 +77,12 @@ def reranker_for(work: Path, artifact: Path) -> OnnxReranker:
     return OnnxReranker(export_dir(work, artifact))
 
 
-def record(answerer: Answerer, reranker: OnnxReranker, q: dict) -> dict:  # type: ignore[type-arg]
+def record(answerer: Answerer, reranker: OnnxReranker, q: dict, top: int = RERANK_TOP) -> dict:  # type: ignore[type-arg]
     """Retrieval then reranker logits in retrieval order (weight 0), gold flags, signals."""
     vector = answerer.embedder.encode([q["question"]])[0]
     retrieved = answerer.search.search(q["question"], vector, GROUP_POOL)
     t0 = time.perf_counter()
-    reranked = rerank(q["question"], retrieved, reranker, weight=0.0)
+    reranked = rerank(q["question"], retrieved, reranker, top=top, weight=0.0)
     ms = 1000 * (time.perf_counter() - t0)
     reranked.signals.update(evidence_signals(answerer.reader, q["question"], reranked))
     hits = reranked.hits
@@ -152,6 +166,16 @@ def newsroom(reranker: OnnxReranker, work: Path, reuse: bool) -> None:
                 print(f"    miss: {m}")
 
 
+def sets_of(dev: list[dict], v2: list[dict], halves: dict[str, set[str]], fold: str,  # type: ignore[type-arg]
+            sample) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def,type-arg]
+    """The fold's question sets, sampled in a fixed order (the sampler's state carries across folds)."""
+    held, other = halves[fold], halves["odd" if fold == "even" else "even"]
+    return {"retrieval": sample([q for q in dev if q["title"] in held]),
+            "unrelated+": sample([q for q in dev if q["title"] in held]),
+            "unrelated-": sample([q for q in dev if q["title"] in other]),
+            "squad2": [q for q in v2 if q["title"] in held]}
+
+
 def score_folds(args: argparse.Namespace, dev: list[dict], v2: list[dict], halves: dict[str, set[str]],  # type: ignore[type-arg]
                 sample) -> dict[str, dict[str, list[dict]]]:  # type: ignore[no-untyped-def,type-arg]
     """Every question of every set scored by the fold model that never saw its article."""
@@ -159,24 +183,20 @@ def score_folds(args: argparse.Namespace, dev: list[dict], v2: list[dict], halve
     v2_index = index_of(args.work, "squad2", SQUAD2, None, args.reuse)
     recs: dict[str, dict[str, list[dict]]] = {}  # type: ignore[type-arg]
     for fold in FOLDS:
+        if fold not in args.folds:  # still sample its sets, so that the other fold's questions stay the same
+            sets_of(dev, v2, halves, fold, sample)
+            continue
         artifact = args.folds_dir / f"reranker-{fold}.npz"
         if not artifact.is_file():
             raise SystemExit(f"{artifact} is missing: run train/reranker/train.py --runs even,odd first")
         reranker = reranker_for(args.work, artifact)
-        held = halves[fold]
-        other = halves["odd" if fold == "even" else "even"]
-        half_index = index_of(args.work, f"half-{fold}", SQUAD, held, args.reuse)
-        sets = {
-            "retrieval": (all_index, sample([q for q in dev if q["title"] in held])),
-            "unrelated+": (half_index, sample([q for q in dev if q["title"] in held])),
-            "unrelated-": (half_index, sample([q for q in dev if q["title"] in other])),
-            "squad2": (v2_index, [q for q in v2 if q["title"] in held]),
-        }
+        half_index = index_of(args.work, f"half-{fold}", SQUAD, halves[fold], args.reuse)
+        where = {"retrieval": all_index, "unrelated+": half_index, "unrelated-": half_index, "squad2": v2_index}
         recs[fold] = {}
-        for name, (directory, qs) in sets.items():
-            answerer = answerer_at(directory)
+        for name, qs in sets_of(dev, v2, halves, fold, sample).items():
+            answerer = answerer_at(where[name])
             t0 = time.perf_counter()
-            recs[fold][name] = [record(answerer, reranker, q) for q in qs]
+            recs[fold][name] = [record(answerer, reranker, q, args.rerank_top) for q in qs]
             for r, q in zip(recs[fold][name], qs, strict=True):
                 r["answerable"] = 0 if (name == "unrelated-" or q["impossible"]) else 1
             print(f"fold {fold}: {name}: {len(qs)} questions in {time.perf_counter() - t0:.0f}s", flush=True)
@@ -226,7 +246,15 @@ def main() -> None:
     ap.add_argument("--features", default=",".join(FEATURES), help="comma-separated signals --fit fits over")
     ap.add_argument("--records", action="store_true",
                     help="reuse the per-question records of the last run (--work/rerank-records.json) instead of scoring")
+    ap.add_argument("--rerank-top", type=int, default=RERANK_TOP, help="distinct candidates the reranker reads")
+    ap.add_argument("--folds", default=",".join(FOLDS), help="the folds to score (even, odd or both)")
+    ap.add_argument("--baseline", type=Path, help="a saved run's records to print beside this run's, on the same questions")
     args = ap.parse_args()
+    args.folds = tuple(f for f in FOLDS if f in args.folds.split(","))
+    if not args.folds:
+        ap.error(f"--folds: choose from {', '.join(FOLDS)}")
+    if args.baseline and not args.baseline.is_file():
+        ap.error(f"--baseline: no such file: {args.baseline}")
     args.work.mkdir(parents=True, exist_ok=True)
     candidates = args.features.split(",")
     if args.news_only:
@@ -241,14 +269,43 @@ def main() -> None:
     def sample(qs: list[dict]) -> list[dict]:  # type: ignore[type-arg]
         return qs if not args.per_fold or len(qs) <= args.per_fold else rng.sample(qs, args.per_fold)
 
-    out = args.work / "rerank-records.json"
+    base = json.loads(args.baseline.read_text(encoding="utf-8")) if args.baseline else None  # read before scoring
+    out = args.work / ("rerank-records.json" if args.folds == FOLDS else f"rerank-records-{'-'.join(args.folds)}.json")
     if args.records:
         recs = json.loads(out.read_text(encoding="utf-8"))
     else:
         recs = score_folds(args, dev, v2, halves, sample)
         out.write_text(json.dumps(recs), encoding="utf-8")
-    pooled = [r for f in FOLDS for r in recs[f]["retrieval"]]
-    print(f"\nretrieval, out of fold ({len(pooled)} questions of squad-v1.1-dev-a over all 24 articles):")
+    runs = {"this run": recs}
+    if base is not None:
+        for fold in args.folds:
+            if fold not in base or [r["q"] for r in base[fold]["retrieval"]] != [r["q"] for r in recs[fold]["retrieval"]]:
+                raise SystemExit(f"{args.baseline} does not hold fold {fold}'s questions of this run (other --per-fold?)")
+        runs[f"baseline {args.baseline}"] = base
+    for label, run in runs.items():
+        report(label, run, args.folds, args.threshold, args.fit and label == "this run")
+    if args.fit:
+        if args.folds != FOLDS:
+            print("\n(--fit needs both folds: cross-fitting fits on one and scores the other)")
+        else:
+            fit_confidence(candidates, lambda fold, names: conf_sets(recs, fold, names), args.threshold)
+    print(f"\nper-question records: {out}")
+    if args.artifact.is_file() and base is None:  # the quick paired check skips the newsroom questions
+        newsroom(reranker_for(args.work, args.artifact), args.work, args.reuse)
+
+
+def conf_sets(recs: dict, fold: str, names: list[str] = FEATURES) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+    """The confidence's inputs and labels of a fold: the unrelated-article sets, then SQuAD 2.0."""
+    u = recs[fold]["unrelated+"] + recs[fold]["unrelated-"]
+    s = recs[fold]["squad2"]
+    return (features(u, names), np.asarray([r["answerable"] for r in u]), features(s, names),
+            np.asarray([r["answerable"] for r in s]))
+
+
+def report(label: str, recs: dict, folds: tuple[str, ...], threshold: float, best_weight: bool) -> None:  # type: ignore[type-arg]
+    """Retrieval figures over the grid of fusion weights, then the shipped confidence's, per fold."""
+    pooled = [r for f in folds for r in recs[f]["retrieval"]]
+    print(f"\n{label}: retrieval, out of fold ({len(pooled)} questions of squad-v1.1-dev-a over all 24 articles):")
     best_w, best = 0.0, -1.0
     for w in GRID:
         m = metrics(pooled, w)
@@ -256,40 +313,28 @@ def main() -> None:
         print(f"  fuse weight {w:<5}: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()) + mark)
         if m["MRR@10"] > best:
             best_w, best = w, m["MRR@10"]
-    for fold in FOLDS:
+    for fold in folds:
         m = metrics(recs[fold]["retrieval"], FUSE_WEIGHT)
         print(f"  fold {fold} at {FUSE_WEIGHT}: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()))
-    ms = [r["ms"] for f in FOLDS for r in recs[f]["retrieval"]]
-    p50, p90 = p50_p90(ms)
+    p50, p90 = p50_p90([r["ms"] for r in pooled])
     print(f"  reranking cost per question: p50 {p50:.1f} ms, p90 {p90:.1f} ms ({np.mean([r['head'] for r in pooled]):.1f} sentences read)")
-    if args.fit:
+    if best_weight:
         print(f"  best fuse weight by MRR@10: {best_w}")
-
-    def conf_sets(fold: str, names: list[str] = FEATURES) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        u = recs[fold]["unrelated+"] + recs[fold]["unrelated-"]
-        s = recs[fold]["squad2"]
-        return (features(u, names), np.asarray([r["answerable"] for r in u]), features(s, names),
-                np.asarray([r["answerable"] for r in s]))
-
     w_now, b_now = np.asarray([RERANKED_WEIGHTS[k] for k in FEATURES]), RERANKED_BIAS
-    print(f"\nconfidence (shipped: {RERANKED_WEIGHTS}, bias {RERANKED_BIAS}; threshold {args.threshold}):")
-    for fold in FOLDS:
-        xu, yu, xs, ys = conf_sets(fold)
+    print(f"{label}: confidence (shipped: {RERANKED_WEIGHTS}, bias {RERANKED_BIAS}; threshold {threshold}):")
+    for fold in folds:
+        xu, yu, xs, ys = conf_sets(recs, fold)
         pu, ps = confidence_of(xu, w_now, b_now), confidence_of(xs, w_now, b_now)
-        print(f"  fold {fold}: unrelated AUROC {auroc(pu, yu):.3f}, answers {(pu >= args.threshold)[yu == 1].mean():.1%} "
-              f"of answerable, abstains on {(pu < args.threshold)[yu == 0].mean():.1%} of unrelated; "
+        point = np.quantile(pu[yu == 1], 1 - ANSWERED)
+        print(f"  fold {fold}: unrelated AUROC {auroc(pu, yu):.3f}, answers {(pu >= threshold)[yu == 1].mean():.1%} "
+              f"of answerable, abstains on {(pu < threshold)[yu == 0].mean():.1%} of unrelated "
+              f"({(pu < point)[yu == 0].mean():.1%} at the threshold answering {ANSWERED:.1%}); "
               f"squad2 AUROC {auroc(ps, ys):.3f} ({int((ys == 0).sum())} impossible), abstains on "
-              f"{(ps < args.threshold)[ys == 0].mean():.1%} of them, answers {(ps >= args.threshold)[ys == 1].mean():.1%}")
-    shipped = [conf_sets(f) for f in FOLDS]
+              f"{(ps < threshold)[ys == 0].mean():.1%} of them, answers {(ps >= threshold)[ys == 1].mean():.1%}")
+    shipped = [conf_sets(recs, f) for f in folds]
     xs_all = np.vstack([x for xu, _, xs, _ in shipped for x in (xu, xs)])
     ys_all = np.concatenate([y for _, yu, _, ys in shipped for y in (yu, ys)])
     print(f"  pooled: AUROC {auroc(confidence_of(xs_all, w_now, b_now), ys_all):.3f}")
-    if args.fit:
-        fit_confidence(candidates, conf_sets, args.threshold)
-    print(f"\nper-question records: {out}")
-    if args.artifact.is_file():
-        newsroom(reranker_for(args.work, args.artifact), args.work, args.reuse)
-
 
 if __name__ == "__main__":
     main()
