@@ -78,7 +78,8 @@ def reranker_for(work: Path, artifact: Path) -> OnnxReranker:
 
 
 def record(answerer: Answerer, reranker: OnnxReranker, q: dict, top: int = RERANK_TOP) -> dict:  # type: ignore[type-arg]
-    """Retrieval then reranker logits in retrieval order (weight 0), gold flags, signals."""
+    """Retrieval then reranker logits in retrieval order (weight 0), signals, and per hit: gold (holds
+    the annotated answer), home (from the question's own paragraph), states (contains a gold answer's text)."""
     vector = answerer.embedder.encode([q["question"]])[0]
     retrieved = answerer.search.search(q["question"], vector, GROUP_POOL)
     t0 = time.perf_counter()
@@ -90,17 +91,37 @@ def record(answerer: Answerer, reranker: OnnxReranker, q: dict, top: int = RERAN
     head = sum(1 for h in hits if "rerank" in h.extra)
     return {"q": q["question"], "retrieval": [h.score if "rerank" not in h.extra else h.extra["retrieval"] for h in hits],
             "logit": [h.extra["rerank"] for h in hits[:head]], "gold": gold, "head": head,
+            "home": [h.article_id == q["article"] for h in hits],
+            "states": [any(t.lower() in h.text.lower() for t in q.get("answers", [])) for h in hits],
             "signals": reranked.signals, "ms": ms}
 
 
-def rank_after(rec: dict, weight: float) -> int | None:  # type: ignore[type-arg]
+def order_after(rec: dict, weight: float) -> list[int]:  # type: ignore[type-arg]
+    """The hits' order after fusing the reranker's logits with ``weight``."""
     head = rec["head"]
     fused = np.asarray(rec["retrieval"][:head]) + weight * np.asarray(rec["logit"])
-    order = list(np.argsort(-fused, kind="stable")) + list(range(head, len(rec["gold"])))
-    for r, i in enumerate(order[:10], start=1):
+    return [int(i) for i in np.argsort(-fused, kind="stable")] + list(range(head, len(rec["gold"])))
+
+
+def rank_after(rec: dict, weight: float) -> int | None:  # type: ignore[type-arg]
+    for r, i in enumerate(order_after(rec, weight)[:10], start=1):
         if rec["gold"][i]:
             return r
     return None
+
+
+def first_misses(recs: list[dict], weight: float) -> str:  # type: ignore[type-arg]
+    """What the first sentence is when it is not the annotated one: from another paragraph (SQuAD
+    questions written for one paragraph, "When was this edict declared?"), or stating a gold answer's
+    text anyway (SQuAD repeats facts across paragraphs): how much of MRR@10's shortfall is the test's."""
+    if not recs or "home" not in recs[0]:
+        return "(records without per-hit paragraph flags)"
+    tops = [(r, order_after(r, weight)[0]) for r in recs]
+    missed = [(r, i) for r, i in tops if not r["gold"][i]]
+    elsewhere = sum(not r["home"][i] for r, i in missed)
+    stating = sum(r["states"][i] for r, i in missed)
+    return (f"first sentence not the annotated one for {len(missed)}/{len(recs)}: from another paragraph {elsewhere}, "
+            f"stating a gold answer's text {stating} (R@1 counting those: {(len(recs) - len(missed) + stating) / len(recs):.3f})")
 
 
 def metrics(recs: list[dict], weight: float) -> dict[str, float]:  # type: ignore[type-arg]
@@ -316,6 +337,7 @@ def report(label: str, recs: dict, folds: tuple[str, ...], threshold: float, bes
     for fold in folds:
         m = metrics(recs[fold]["retrieval"], FUSE_WEIGHT)
         print(f"  fold {fold} at {FUSE_WEIGHT}: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()))
+        print(f"    {first_misses(recs[fold]['retrieval'], FUSE_WEIGHT)}")
     p50, p90 = p50_p90([r["ms"] for r in pooled])
     print(f"  reranking cost per question: p50 {p50:.1f} ms, p90 {p90:.1f} ms ({np.mean([r['head'] for r in pooled]):.1f} sentences read)")
     if best_weight:

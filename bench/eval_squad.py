@@ -37,7 +37,7 @@ def questions(path: Path) -> list[dict]:  # type: ignore[type-arg]
                 starts = [a["answer_start"] for a in qa.get("answers", [])]
                 out.append({"id": qa["id"], "question": " ".join(qa["question"].split()), "article": f"{doc['title']}/{n}",
                             "title": doc["title"], "start": starts[0] if starts else -1, "starts": starts,
-                            "impossible": bool(qa.get("is_impossible"))})
+                            "impossible": bool(qa.get("is_impossible")), "answers": [a["text"] for a in qa.get("answers", [])]})
     return out
 
 
