@@ -60,6 +60,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from bench.eval_squad import auroc  # noqa: E402
 from citebot.index.embed.embedders import DEFAULT_MODEL, resolve_model  # noqa: E402
 from citebot.index.ingest.files import make_article  # noqa: E402
 from citebot.index.ingest.sentences import split_article  # noqa: E402
@@ -332,12 +333,11 @@ def evaluate(name: str, bert, head, batches, pairs, held_out, frozen: int) -> No
             answerable.append(0 if pairs[idx[0]].impossible else 1)
             best.append(float(np.max(s)))
     y, x = np.asarray(answerable), np.asarray(best)
-    ranks = np.argsort(np.argsort(x)) + 1
-    n1, n0 = y.sum(), (1 - y).sum()
-    auc = (ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / max(1, n1 * n0)
+    n1, n0 = int(y.sum()), int((1 - y).sum())
+    auc = f"{auroc(x, y):.3f}" if n1 and n0 else "n/a"
     print(f"  [{name}] held-out pairs: top-1 among each question's candidates {np.mean(top1):.3f} "
-          f"({len(top1)} questions); best-score AUROC answerable vs impossible, same articles {auc:.3f} "
-          f"({int(n1)} answerable, {int(n0)} impossible)", flush=True)
+          f"({len(top1)} questions); best-score AUROC answerable vs impossible, same articles {auc} "
+          f"({n1} answerable, {n0} impossible)", flush=True)
 
 
 REFERENCE = [
