@@ -189,7 +189,8 @@ def newsroom(reranker: OnnxReranker, work: Path, reuse: bool) -> None:
 
 def sets_of(dev: list[dict], v2: list[dict], halves: dict[str, set[str]], fold: str,  # type: ignore[type-arg]
             sample) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def,type-arg]
-    """The fold's question sets, sampled in a fixed order (the sampler's state carries across folds)."""
+    """The fold's question sets. Sampled for both folds in FOLDS order whichever folds are scored:
+    the sampler's state carries across folds, so fold odd's questions depend on fold even's draws."""
     held, other = halves[fold], halves["odd" if fold == "even" else "even"]
     return {"retrieval": sample([q for q in dev if q["title"] in held]),
             "unrelated+": sample([q for q in dev if q["title"] in held]),
@@ -197,16 +198,13 @@ def sets_of(dev: list[dict], v2: list[dict], halves: dict[str, set[str]], fold: 
             "squad2": [q for q in v2 if q["title"] in held]}
 
 
-def score_folds(args: argparse.Namespace, dev: list[dict], v2: list[dict], halves: dict[str, set[str]],  # type: ignore[type-arg]
-                sample) -> dict[str, dict[str, list[dict]]]:  # type: ignore[no-untyped-def,type-arg]
+def score_folds(args: argparse.Namespace, sets: dict[str, dict[str, list[dict]]],  # type: ignore[type-arg]
+                halves: dict[str, set[str]]) -> dict[str, dict[str, list[dict]]]:  # type: ignore[type-arg]
     """Every question of every set scored by the fold model that never saw its article."""
     all_index = index_of(args.work, "all", SQUAD, None, args.reuse)
     v2_index = index_of(args.work, "squad2", SQUAD2, None, args.reuse)
     recs: dict[str, dict[str, list[dict]]] = {}  # type: ignore[type-arg]
-    for fold in FOLDS:
-        if fold not in args.folds:  # still sample its sets, so that the other fold's questions stay the same
-            sets_of(dev, v2, halves, fold, sample)
-            continue
+    for fold in args.folds:
         artifact = args.folds_dir / f"reranker-{fold}.npz"
         if not artifact.is_file():
             raise SystemExit(f"{artifact} is missing: run train/reranker/train.py --runs even,odd first")
@@ -214,7 +212,7 @@ def score_folds(args: argparse.Namespace, dev: list[dict], v2: list[dict], halve
         half_index = index_of(args.work, f"half-{fold}", SQUAD, halves[fold], args.reuse)
         where = {"retrieval": all_index, "unrelated+": half_index, "unrelated-": half_index, "squad2": v2_index}
         recs[fold] = {}
-        for name, qs in sets_of(dev, v2, halves, fold, sample).items():
+        for name, qs in sets[fold].items():
             answerer = answerer_at(where[name])
             t0 = time.perf_counter()
             recs[fold][name] = [record(answerer, reranker, q, args.rerank_top) for q in qs]
@@ -295,7 +293,7 @@ def main() -> None:
     if args.records:
         recs = json.loads(out.read_text(encoding="utf-8"))
     else:
-        recs = score_folds(args, dev, v2, halves, sample)
+        recs = score_folds(args, {fold: sets_of(dev, v2, halves, fold, sample) for fold in FOLDS}, halves)
         out.write_text(json.dumps(recs), encoding="utf-8")
     runs = {"this run": recs}
     if base is not None:
