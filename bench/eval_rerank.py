@@ -24,6 +24,8 @@ questions (bench/newsroom_questions.json, never trained on) over the project's s
 questions as a full run; no cross-fitting); --baseline prints a saved run's figures on the same
 questions beside them (a paired comparison: the differences are far less noisy than either figure;
 the newsroom check is skipped). --rerank-top N reads N candidates instead of the shipped 10.
+--answer-dir D also scores the fold answerability models in D (train.py --task answer; tried, not
+shipped): the signal "answerable", which --fit --features can include.
 """
 
 from __future__ import annotations
@@ -43,9 +45,9 @@ from bench.timing import p50_p90
 from citebot.bot.answer import (
     DEFAULT_ABSTAIN_BELOW,
     GROUP_POOL,
-    RERANKED_BIAS,
     RERANKED_WEIGHTS,
     Answerer,
+    confidence,
     evidence_signals,
 )
 from citebot.index.embed.embedders import DEFAULT_MODEL
@@ -61,6 +63,7 @@ from citebot.index.search.rerank import (
     has_export,
     rerank,
 )
+from citebot.index.search.rerank_text import passage, window
 from citebot.index.store.reader import IndexReader
 from citebot.index.store.writer import write
 
@@ -77,14 +80,25 @@ def reranker_for(work: Path, artifact: Path) -> OnnxReranker:
     return OnnxReranker(export_dir(work, artifact))
 
 
-def record(answerer: Answerer, reranker: OnnxReranker, q: dict, top: int = RERANK_TOP) -> dict:  # type: ignore[type-arg]
+def answerable(reader, model: OnnxReranker, question: str, reranked) -> float:  # type: ignore[no-untyped-def]
+    """An answerability model's logit (train.py --task answer; tried, not shipped) for the window around
+    the sentence the reranker scored best: "title | before sentence after"."""
+    best = max((h for h in reranked.hits if "rerank" in h.extra), key=lambda h: float(h.extra["rerank"]))
+    before, after = reader.contexts([best.sentence_id])[0]
+    return float(model.score(question, [passage(window(best.text, before, after), best.title)])[0])
+
+
+def record(answerer: Answerer, reranker: OnnxReranker, q: dict, top: int = RERANK_TOP,  # type: ignore[type-arg]
+           answerability: OnnxReranker | None = None) -> dict:  # type: ignore[type-arg]
     """Retrieval then reranker logits in retrieval order (weight 0), signals, and per hit: gold (holds
     the annotated answer), home (from the question's own paragraph), states (contains a gold answer's text)."""
     vector = answerer.embedder.encode([q["question"]])[0]
     retrieved = answerer.search.search(q["question"], vector, GROUP_POOL)
     t0 = time.perf_counter()
     reranked = rerank(q["question"], retrieved, reranker, top=top, weight=0.0)
-    ms = 1000 * (time.perf_counter() - t0)
+    if answerability is not None:
+        reranked.signals["answerable"] = answerable(answerer.reader, answerability, q["question"], reranked)
+    ms = 1000 * (time.perf_counter() - t0)  # the reranker's (and an answerability model's) passes
     reranked.signals.update(evidence_signals(answerer.reader, q["question"], reranked))
     hits = reranked.hits
     gold = [h.article_id == q["article"] and any(h.char_start <= s < h.char_end for s in q["starts"]) for h in hits]
@@ -209,13 +223,17 @@ def score_folds(args: argparse.Namespace, sets: dict[str, dict[str, list[dict]]]
         if not artifact.is_file():
             raise SystemExit(f"{artifact} is missing: run train/reranker/train.py --runs even,odd first")
         reranker = reranker_for(args.work, artifact)
+        answer_model = args.answer_dir / f"answerability-{fold}.npz" if args.answer_dir else None
+        if answer_model is not None and not answer_model.is_file():
+            raise SystemExit(f"{answer_model} is missing: run train/reranker/train.py --task answer --runs even,odd first")
+        answerability = reranker_for(args.work, answer_model) if answer_model else None
         half_index = index_of(args.work, f"half-{fold}", SQUAD, halves[fold], args.reuse)
         where = {"retrieval": all_index, "unrelated+": half_index, "unrelated-": half_index, "squad2": v2_index}
         recs[fold] = {}
         for name, qs in sets[fold].items():
             answerer = answerer_at(where[name])
             t0 = time.perf_counter()
-            recs[fold][name] = [record(answerer, reranker, q, args.rerank_top) for q in qs]
+            recs[fold][name] = [record(answerer, reranker, q, args.rerank_top, answerability) for q in qs]
             for r, q in zip(recs[fold][name], qs, strict=True):
                 r["answerable"] = 0 if (name == "unrelated-" or q["impossible"]) else 1
             print(f"fold {fold}: {name}: {len(qs)} questions in {time.perf_counter() - t0:.0f}s", flush=True)
@@ -244,8 +262,8 @@ def fit_confidence(candidates: list[str], conf_sets, threshold: float) -> None: 
     w, b = fit_logistic(np.vstack([xu] + [sets[f][2] for f in FOLDS]), np.concatenate([yu] + [sets[f][3] for f in FOLDS]))
     z = xu @ w + b
     b += math.log(threshold / (1 - threshold)) - float(np.quantile(z[yu == 1], 1 - ANSWERED))
-    print("  fitted on both folds: RERANKED_WEIGHTS = {" + ", ".join(f'"{k}": {v:.4g}' for k, v in zip(candidates, w, strict=True))
-          + f"}}, RERANKED_BIAS = {b:.4g}")
+    print("  fitted on both folds: weights {" + ", ".join(f'"{k}": {v:.4g}' for k, v in zip(candidates, w, strict=True))
+          + f"}}, bias {b:.4g} (bot/answer.py: RERANKED_WEIGHTS, RERANKED_BIAS)")
     p = confidence_of(xu, w, b)
     for th in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5):
         print(f"    threshold {th:.2f}: answers {(p >= th)[yu == 1].mean():.1%} of answerable, abstains on "
@@ -268,6 +286,8 @@ def main() -> None:
     ap.add_argument("--rerank-top", type=int, default=RERANK_TOP, help="distinct candidates the reranker reads")
     ap.add_argument("--folds", default=",".join(FOLDS), help="the folds to score (even, odd or both)")
     ap.add_argument("--baseline", type=Path, help="a saved run's records to print beside this run's, on the same questions")
+    ap.add_argument("--answer-dir", type=Path, help="also score the fold answerability models (train.py --task answer: "
+                    "answerability-even.npz, -odd.npz) found there: the signal 'answerable' for --fit --features")
     args = ap.parse_args()
     args.folds = tuple(f for f in FOLDS if f in args.folds.split(","))
     if not args.folds:
@@ -340,21 +360,28 @@ def report(label: str, recs: dict, folds: tuple[str, ...], threshold: float, bes
     print(f"  reranking cost per question: p50 {p50:.1f} ms, p90 {p90:.1f} ms ({np.mean([r['head'] for r in pooled]):.1f} sentences read)")
     if best_weight:
         print(f"  best fuse weight by MRR@10: {best_w}")
-    w_now, b_now = np.asarray([RERANKED_WEIGHTS[k] for k in FEATURES]), RERANKED_BIAS
-    print(f"{label}: confidence (shipped: {RERANKED_WEIGHTS}, bias {RERANKED_BIAS}; threshold {threshold}):")
+    print(f"{label}: the shipped confidence (bot/answer.py; threshold {threshold}):")
     for fold in folds:
-        xu, yu, xs, ys = conf_sets(recs, fold)
-        pu, ps = confidence_of(xu, w_now, b_now), confidence_of(xs, w_now, b_now)
+        pu, yu, ps, ys = shipped_confidence(recs, fold)
         point = np.quantile(pu[yu == 1], 1 - ANSWERED)
         print(f"  fold {fold}: unrelated AUROC {auroc(pu, yu):.3f}, answers {(pu >= threshold)[yu == 1].mean():.1%} "
               f"of answerable, abstains on {(pu < threshold)[yu == 0].mean():.1%} of unrelated "
               f"({(pu < point)[yu == 0].mean():.1%} at the threshold answering {ANSWERED:.1%}); "
               f"squad2 AUROC {auroc(ps, ys):.3f} ({int((ys == 0).sum())} impossible), abstains on "
               f"{(ps < threshold)[ys == 0].mean():.1%} of them, answers {(ps >= threshold)[ys == 1].mean():.1%}")
-    shipped = [conf_sets(recs, f) for f in folds]
-    xs_all = np.vstack([x for xu, _, xs, _ in shipped for x in (xu, xs)])
+    shipped = [shipped_confidence(recs, f) for f in folds]
+    ps_all = np.concatenate([p for pu, _, ps, _ in shipped for p in (pu, ps)])
     ys_all = np.concatenate([y for _, yu, _, ys in shipped for y in (yu, ys)])
-    print(f"  pooled: AUROC {auroc(confidence_of(xs_all, w_now, b_now), ys_all):.3f}")
+    print(f"  pooled: AUROC {auroc(ps_all, ys_all):.3f}")
+
+
+def shipped_confidence(recs: dict, fold: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+    """The shipped confidence (whichever weights bot/answer.py picks for the signals) and the labels of a
+    fold's unrelated-article sets, then of its SQuAD 2.0 set."""
+    u = recs[fold]["unrelated+"] + recs[fold]["unrelated-"]
+    s = recs[fold]["squad2"]
+    return (np.asarray([confidence(r["signals"]) for r in u]), np.asarray([r["answerable"] for r in u]),
+            np.asarray([confidence(r["signals"]) for r in s]), np.asarray([r["answerable"] for r in s]))
 
 if __name__ == "__main__":
     main()

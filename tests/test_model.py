@@ -157,6 +157,24 @@ def test_shipped_reranker_loads_exports_and_scores_its_reference_pairs(tmp_path:
     assert OnnxReranker(fp32).precision in ("int8", "fp32")
 
 
+def test_an_artifact_exports_with_the_token_limit_its_card_names(tmp_path: Path) -> None:
+    import shutil
+
+    from citebot.index.search.rerank import ARTIFACT, OnnxReranker, export, read_card
+    from citebot.index.search.rerank_text import MAX_LENGTH, WINDOW_LENGTH
+
+    window_model = tmp_path / "answerability-even.npz"  # as train.py --task answer writes one (its card beside it)
+    shutil.copy2(ARTIFACT, window_model)
+    card = {**read_card(), "task": "answer", "max_length": WINDOW_LENGTH, "reference": []}
+    window_model.with_suffix(".json").write_text(json.dumps(card), encoding="utf-8")
+    long = "The session was co-chaired by Kristjan Tamm and Ingrid Solheim. " * 12
+    reader = OnnxReranker(export(tmp_path / "ix", window_model))
+    assert reader.tokenizer.truncation["max_length"] == WINDOW_LENGTH
+    assert len(reader.tokenizer.encode("Who chaired it?", long).ids) == WINDOW_LENGTH
+    shipped = OnnxReranker(export(tmp_path / "ix", ARTIFACT))  # a card without a limit: the reranker's
+    assert shipped.tokenizer.truncation["max_length"] == MAX_LENGTH
+
+
 def test_onnx_query_encoder_matches_the_model_and_ask_and_unchanged_add_avoid_torch(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
     from citebot.index.embed.onnx_encoder import ENCODER_DIR, OnnxQueryEmbedder, encoder_info
     from citebot.index.search.rerank import ensure_export

@@ -175,3 +175,10 @@ def test_question_terms_are_stems() -> None:
 ])
 def test_missing_words_as_word_starts(words: list[str], text: str, share: float) -> None:
     assert missing(words, text, whole_words=False) == share
+
+
+def test_window_is_the_sentence_between_its_neighbours() -> None:
+    from citebot.index.search.rerank_text import window
+
+    assert window("B.", "A.", "C.") == "A. B. C."
+    assert window("B.", None, "C.") == "B. C." and window("B.", "A.", None) == "A. B." and window("B.", None, None) == "B."

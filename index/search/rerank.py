@@ -33,7 +33,7 @@ import numpy as np
 
 from citebot.index.embed.onnx_encoder import export_problem, file_sizes, padded_feeds
 from citebot.index.errors import ModelError
-from citebot.index.search.rerank_text import pair_tokenizer
+from citebot.index.search.rerank_text import MAX_LENGTH, pair_tokenizer
 
 log = logging.getLogger("citebot.rerank")
 MODELS = Path(__file__).resolve().parents[1] / "models"
@@ -75,7 +75,7 @@ class OnnxReranker:
         options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(directory / model_file), options, providers=["CPUExecutionProvider"])
-        self.tokenizer = pair_tokenizer(str(directory / "tokenizer.json"))
+        self.tokenizer = pair_tokenizer(str(directory / "tokenizer.json"), int(info.get("max_length", MAX_LENGTH)))
 
     def score(self, question: str, passages: list[str]) -> np.ndarray:
         if not passages:
@@ -152,6 +152,7 @@ def export(index_dir: Path, artifact: Path = ARTIFACT, card: Path | None = None)
 
     card_path = card or (CARD if artifact == ARTIFACT else artifact.with_suffix(".json"))
     info = read_card(card_path) if card_path.is_file() else {"scale": 2.0, "reference": [], "base_model": DEFAULT_MODEL}
+    max_length = int(info.get("max_length", MAX_LENGTH))  # a card's (train.py --task answer: 160), else the reranker's
     base = resolve_model(str(info.get("base_model", DEFAULT_MODEL)))
     if not Path(base).is_dir():
         raise ModelError(f"the built-in reranker needs the model directory of {info.get('base_model')} "
@@ -175,7 +176,7 @@ def export(index_dir: Path, artifact: Path = ARTIFACT, card: Path | None = None)
                               opset_version=17, dynamo=False,
                               dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "logit": {0: "batch"}})
         reference = info.get("reference", [])
-        meta = {"artifact": artifact_id(artifact), "base_model": info.get("base_model"), "format": 1}
+        meta = {"artifact": artifact_id(artifact), "base_model": info.get("base_model"), "format": 1, "max_length": max_length}
         (staged / "reranker.json").write_text(json.dumps({**meta, "precision": "fp32"}), encoding="utf-8")
         worst = _worst(OnnxReranker(staged, threads=1), reference)
         if worst > FP32_TOLERANCE:

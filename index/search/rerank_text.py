@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 MAX_LENGTH = 96  # tokens of "[CLS] question [SEP] title | sentence [SEP]"; longer pairs are cut, longest part first
+WINDOW_LENGTH = 160  # the answerability model's: "[CLS] question [SEP] title | before sentence after [SEP]"
 TITLE_WORDS = 12  # a headline is context, not the evidence: only its first words
 
 
@@ -14,11 +15,16 @@ def passage(sentence: str, title: str | None) -> str:
     return f"{' '.join(words[:TITLE_WORDS])} | {sentence}"
 
 
-def pair_tokenizer(path: str):  # type: ignore[no-untyped-def]
+def window(sentence: str, before: str | None, after: str | None) -> str:
+    """A sentence with its neighbours in the article: what the answerability model reads."""
+    return " ".join(part for part in (before, sentence, after) if part)
+
+
+def pair_tokenizer(path: str, max_length: int = MAX_LENGTH):  # type: ignore[no-untyped-def]
     """The base model's fast tokenizer, set up for question/passage pairs."""
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(path)
     tokenizer.no_padding()
-    tokenizer.enable_truncation(MAX_LENGTH, strategy="longest_first")
+    tokenizer.enable_truncation(max_length, strategy="longest_first")
     return tokenizer

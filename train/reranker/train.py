@@ -35,6 +35,21 @@ the best pair score, answerable vs written-to-be-unanswerable questions of the s
 this restriction it mixed in answerable questions of other articles: partly a topic test, and 0.07–0.10
 above the pipeline's AUROC of the same best score).
 
+--task answer trains the answerability model instead (index/models/answerability.npz, same
+architecture and recipe, 160 tokens): it reads the question with a sentence window ("title | before
+sentence after") and learns P(this window answers the question). Examples, one window each: the
+window around the answer sentence (1); for a question written to be unanswerable, the windows around
+the two sentences of its paragraph closest to it (0, loss weight 2); the closest window of its own
+paragraph leaving the answer sentence out (0); the closest of another paragraph of its article unless
+it holds an answer's text (0); for 30% of the questions, the closest of another article (0); for
+50%, the gold window with a name or number of the question swapped for another of its article that the
+window never mentions, and for 20% with the question negated (0: stand-ins for more unanswerable
+questions). Its held-out check: AUROC of the gold window against each kind of negative, on the held-out
+articles. Tried, not shipped (README, "How well it does"): gold against unanswerable windows 0.622 /
+0.753 (fold even / odd; 0.636 on fold even without the swaps and negations), but as a confidence signal
+out of fold no better than the reranker's own (cross-fitted unrelated abstention 84.3% / 93.5% against
+91.8% / 93.5%). About 13 minutes a fold (39,048 windows, 1,161-1,190 steps at 1.5 steps/s).
+
 Runs: "even" trains on everything except the even-numbered dev-a articles (sorted titles, the
 halves bench/eval_squad.py uses), "odd" likewise, "all" on everything. Fold artifacts go to --work
 and give the cross-validated figures (bench/eval_rerank.py); "all" is written to --out.
@@ -47,6 +62,7 @@ import argparse
 import json
 import math
 import random
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -64,8 +80,9 @@ from bench.eval_squad import auroc  # noqa: E402
 from citebot.index.embed.embedders import DEFAULT_MODEL, resolve_model  # noqa: E402
 from citebot.index.ingest.files import make_article  # noqa: E402
 from citebot.index.ingest.sentences import split_article  # noqa: E402
+from citebot.index.search.hybrid import NAME  # noqa: E402
 from citebot.index.search.rerank_net import TARGETS, load_bert, network, pool  # noqa: E402
-from citebot.index.search.rerank_text import pair_tokenizer, passage  # noqa: E402
+from citebot.index.search.rerank_text import MAX_LENGTH, WINDOW_LENGTH, pair_tokenizer, passage, window  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval"
 FROZEN = 2  # layers below this are frozen and cached (fold even MRR@10: 3: 0.821, 2: 0.835, 1: 0.833; --frozen)
@@ -73,6 +90,11 @@ RANK, ALPHA = 16, 32
 SEED = 13
 BATCH = 32
 LISTWISE = 0.0  # weight of the per-question softmax loss beside the BCE (1.0: see the docstring; not adopted)
+IMPOSSIBLE_WEIGHT = 2.0  # answerability task: loss weight of a written-to-be-unanswerable question's windows
+UNRELATED_SHARE = 0.3  # answerability task: share of answerable questions also paired with another article's window
+SWAP_SHARE, NEGATION_SHARE = 0.5, 0.2  # answerability task: shares of answerable questions also made unanswerable
+AUXILIARY = re.compile(r"\b(?:did|does|do|was|were|is|are|has|have|had|can|could|will|would)\b")
+TASKS = {"rank": ("reranker", MAX_LENGTH), "answer": ("answerability", WINDOW_LENGTH)}  # artifact name, tokens
 
 
 @dataclass
@@ -83,6 +105,8 @@ class Pair:
     group: str  # the article (fold unit)
     qid: str
     impossible: bool
+    kind: str = "pair"  # answerability task: gold, impossible, own-other, elsewhere, unrelated, swap, negation
+    weight: float = 1.0
 
 
 def squad(path: Path, only_impossible: bool = False) -> list[dict]:  # type: ignore[type-arg]
@@ -103,20 +127,38 @@ def squad(path: Path, only_impossible: bool = False) -> list[dict]:  # type: ign
                 positives = {i for i, (s, e, _) in enumerate(sentences) if any(s <= x < e for x in starts)}
                 if not impossible and not positives:
                     continue
-                qs.append({"id": qa["id"], "q": " ".join(qa["question"].split()), "pos": positives, "impossible": impossible})
+                qs.append({"id": qa["id"], "q": " ".join(qa["question"].split()), "pos": positives, "impossible": impossible,
+                           "answers": [a["text"].lower() for a in qa.get("answers", [])]})
             out.append({"group": title, "title": title, "sentences": [t for _, _, t in sentences], "questions": qs})
     return out
 
 
-def make_pairs(paragraphs: list[dict], encoder, rng: random.Random) -> list[Pair]:  # type: ignore[no-untyped-def,type-arg]
+@dataclass
+class Embedded:
+    """Every sentence of the paragraphs (flat) and every question, embedded by the bi-encoder."""
+    texts: list[str]
+    owner: np.ndarray  # sentence -> its paragraph
+    offset: np.ndarray  # paragraph -> its first sentence
+    groups: np.ndarray  # sentence -> its article
+    svec: np.ndarray
+    questions: list[tuple[int, dict]]  # type: ignore[type-arg]
+    qvec: np.ndarray
+
+
+def embedded(paragraphs: list[dict], encoder) -> Embedded:  # type: ignore[no-untyped-def,type-arg]
     texts = [s for p in paragraphs for s in p["sentences"]]
     owner = np.asarray([i for i, p in enumerate(paragraphs) for _ in p["sentences"]])
-    offset = np.concatenate([[0], np.cumsum([len(p["sentences"]) for p in paragraphs])])
-    groups = np.asarray([paragraphs[i]["group"] for i in owner])
     print(f"embedding {len(texts)} sentences for hard negatives", flush=True)
-    svec = encoder.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
     questions = [(pi, q) for pi, p in enumerate(paragraphs) for q in p["questions"]]
-    qvec = encoder.encode([q["q"] for _, q in questions], batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    return Embedded(texts, owner, np.concatenate([[0], np.cumsum([len(p["sentences"]) for p in paragraphs])]),
+                    np.asarray([paragraphs[i]["group"] for i in owner]),
+                    encoder.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True), questions,
+                    encoder.encode([q["q"] for _, q in questions], batch_size=64, normalize_embeddings=True, convert_to_numpy=True))
+
+
+def make_pairs(paragraphs: list[dict], encoder, rng: random.Random) -> list[Pair]:  # type: ignore[no-untyped-def,type-arg]
+    e = embedded(paragraphs, encoder)
+    texts, owner, offset, groups, svec, questions, qvec = e.texts, e.owner, e.offset, e.groups, e.svec, e.questions, e.qvec
     pairs: list[Pair] = []
     for (pi, q), v in zip(questions, qvec, strict=True):
         para = paragraphs[pi]
@@ -135,6 +177,88 @@ def make_pairs(paragraphs: list[dict], encoder, rng: random.Random) -> list[Pair
             label = int(owner[j] == pi and (j - lo) in q["pos"])
             pairs.append(Pair(q["q"], passage(texts[j], paragraphs[owner[j]]["title"]), label, para["group"], q["id"], q["impossible"]))
     return pairs
+
+
+def window_of(paragraph: dict, i: int) -> str:  # type: ignore[type-arg]
+    """Sentence i of a paragraph with its neighbours, as the answerability model reads it."""
+    s = paragraph["sentences"]
+    return passage(window(s[i], s[i - 1] if i > 0 else None, s[i + 1] if i + 1 < len(s) else None), paragraph["title"])
+
+
+def swapped(question: str, window_text: str, pool: list[str], rng: random.Random) -> str | None:
+    """The question with one thing it names (a capitalised word after the first, or a number) replaced by
+    another of the same kind from ``pool`` that the window never mentions ("When did Edison move..." for
+    a window about Tesla): written to look answerable, as SQuAD 2.0's entity swaps; None without one."""
+    low = window_text.lower()
+    named = [m for m in NAME.finditer(question) if m.start() > 0 and len(m.group(0)) > 1]
+    if not named:
+        return None
+    target = named[rng.randrange(len(named))].group(0)
+    digits = any(c.isdigit() for c in target)
+    options = sorted({w for w in pool if w != target and any(c.isdigit() for c in w) == digits
+                      and not re.search(r"(?<!\w)" + re.escape(w.lower()) + r"(?!\w)", low)})
+    if not options:
+        return None
+    return re.sub(r"(?<![\w'-])" + re.escape(target) + r"(?![\w'-])", options[rng.randrange(len(options))], question, count=1)
+
+
+def negated(question: str) -> str | None:
+    """The question with "not" after its first auxiliary ("What was not..."), as SQuAD 2.0's negations."""
+    m = AUXILIARY.search(question)
+    return None if m is None else f"{question[: m.end()]} not{question[m.end():]}"
+
+
+def make_windows(paragraphs: list[dict], encoder, rng: random.Random) -> list[Pair]:  # type: ignore[no-untyped-def,type-arg]
+    """The answerability task's examples, one sentence window each (label: the window answers the question):
+    gold, the window around the answer sentence (1); impossible, the windows around the two sentences of
+    its own paragraph closest to a question written to be unanswerable (0); own-other, the closest
+    window of its own paragraph that leaves the answer sentence out (0); elsewhere, the closest of another
+    paragraph of its article, unless it holds an answer's text (0); unrelated, for a share of the questions,
+    the closest window of another article (0); and for shares of them, the gold window with the
+    question made unanswerable: a name or number swapped for another of its article (swap), or negated (0)."""
+    e = embedded(paragraphs, encoder)
+    vocabulary: dict[str, list[str]] = {}  # article -> the names and numbers of its paragraphs
+    for para in paragraphs:
+        vocabulary.setdefault(para["group"], []).extend(m.group(0) for s in para["sentences"] for m in NAME.finditer(s)
+                                                        if len(m.group(0)) > 1)
+    out: list[Pair] = []
+    for (pi, q), v in zip(e.questions, e.qvec, strict=True):
+        para = paragraphs[pi]
+        lo, hi = int(e.offset[pi]), int(e.offset[pi + 1])
+        own = sorted(range(hi - lo), key=lambda i: -float(e.svec[lo + i] @ v))
+
+        def add(p_index: int, i: int, label: int, kind: str, weight: float = 1.0, q=q, para=para) -> None:  # type: ignore[no-untyped-def]
+            out.append(Pair(q["q"], window_of(paragraphs[p_index], i), label, para["group"], q["id"], q["impossible"],
+                            kind, weight))
+
+        if q["impossible"]:
+            for i in own[:2]:
+                add(pi, i, 0, "impossible", IMPOSSIBLE_WEIGHT)
+            continue
+        gold = max(q["pos"], key=lambda i: float(e.svec[lo + i] @ v))
+        add(pi, gold, 1, "gold")
+        if rng.random() < SWAP_SHARE:
+            changed = swapped(q["q"], window_of(para, gold), vocabulary[para["group"]], rng)
+            if changed:
+                out.append(Pair(changed, window_of(para, gold), 0, para["group"], q["id"], False, "swap"))
+        if rng.random() < NEGATION_SHARE:
+            changed = negated(q["q"])
+            if changed:
+                out.append(Pair(changed, window_of(para, gold), 0, para["group"], q["id"], False, "negation"))
+        far = [i for i in own if all(abs(i - p) > 1 for p in q["pos"])]
+        if far:
+            add(pi, far[0], 0, "own-other")
+        for kind, where in (("elsewhere", (e.groups == para["group"]) & (e.owner != pi)), ("unrelated", e.groups != para["group"])):
+            if kind == "unrelated" and rng.random() >= UNRELATED_SHARE:
+                continue
+            candidates = np.flatnonzero(where)
+            for j in candidates[np.argsort(-(e.svec[candidates] @ v))[:3]]:
+                other = int(e.owner[j])
+                text = window_of(paragraphs[other], int(j - e.offset[other])).lower()
+                if not any(a and a in text for a in q["answers"]):
+                    add(other, int(j - e.offset[other]), 0, kind)
+                    break
+    return out
 
 
 class LoRA(nn.Module):
@@ -220,6 +344,7 @@ def batches_of(pairs: list[Pair], tokenizer, by_question: bool = False) -> list[
             mask[r, : len(e.ids)] = 1
         out.append({"rows": rows, "ids": ids, "types": types, "mask": mask,
                     "label": torch.tensor([pairs[i].label for i in rows], dtype=torch.float32),
+                    "weight": torch.tensor([pairs[i].weight for i in rows], dtype=torch.float32),
                     "question": torch.tensor([number[pairs[i].qid] for i in rows])})
     return out
 
@@ -237,7 +362,7 @@ def listwise(logits: torch.Tensor, labels: torch.Tensor, question: torch.Tensor,
 
 
 def train_run(name: str, base: str, batches: list[dict], pairs: list[Pair], held_out: set[str],  # type: ignore[type-arg]
-              epochs: int, frozen: int, work: Path, list_weight: float = 0.0) -> dict[str, np.ndarray]:
+              epochs: int, frozen: int, work: Path, list_weight: float = 0.0, task: str = "rank") -> dict[str, np.ndarray]:
     torch.manual_seed(SEED)
     gen = torch.Generator().manual_seed(SEED)
     bert = load_bert(base)
@@ -260,7 +385,7 @@ def train_run(name: str, base: str, batches: list[dict], pairs: list[Pair], held
     steps = epochs * len(train_idx)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (0.05 * steps)) * max(0.0, 1 - s / steps))
     rng = random.Random(SEED)
-    loss_fn = nn.BCEWithLogitsLoss()
+    loss_fn = nn.functional.binary_cross_entropy_with_logits
     t0 = time.perf_counter()
     step = 0
     bert.train()
@@ -272,7 +397,7 @@ def train_run(name: str, base: str, batches: list[dict], pairs: list[Pair], held
             b = batches[bi]
             hidden = b["hidden"][keep].to(torch.float32)
             logits = head(upper(bert, hidden, b["mask"][keep], frozen)).squeeze(-1)
-            loss = loss_fn(logits, b["label"][keep])
+            loss = loss_fn(logits, b["label"][keep], weight=b["weight"][keep])
             if list_weight:
                 loss = loss + list_weight * listwise(logits, b["label"][keep], b["question"][keep], null)
             opt.zero_grad()
@@ -293,20 +418,22 @@ def train_run(name: str, base: str, batches: list[dict], pairs: list[Pair], held
     artifact["head.bias"] = head.bias.detach().numpy().astype(np.float32)
     print(f"  [{name}] trained {step} steps in {time.perf_counter() - t0:.0f}s", flush=True)
     if held_out:
-        evaluate(name, bert, head, batches, pairs, held_out, frozen)
-    np.savez(work / f"reranker-{name}.npz", **artifact)
-    (work / f"reranker-{name}.json").write_text(json.dumps(card(frozen), indent=2) + "\n", encoding="utf-8")
+        scores = held_out_scores(bert, head, batches, pairs, held_out, frozen)
+        (evaluate if task == "rank" else evaluate_windows)(name, scores, pairs, held_out)
+    stem = TASKS[task][0]
+    np.savez(work / f"{stem}-{name}.npz", **artifact)
+    (work / f"{stem}-{name}.json").write_text(json.dumps(card(frozen, task), indent=2) + "\n", encoding="utf-8")
     return artifact
 
 
-def card(frozen: int) -> dict:  # type: ignore[type-arg]
+def card(frozen: int, task: str = "rank") -> dict:  # type: ignore[type-arg]
     """What an export needs to know of an artifact (index/search/rerank.py); fold models get it too."""
-    return {"format": 1, "base_model": DEFAULT_MODEL, "scale": ALPHA / RANK, "rank": RANK, "frozen_layers": frozen,
-            "seed": SEED, "reference": []}
+    return {"format": 1, "task": task, "max_length": TASKS[task][1], "base_model": DEFAULT_MODEL, "scale": ALPHA / RANK,
+            "rank": RANK, "frozen_layers": frozen, "seed": SEED, "reference": []}
 
 
-def evaluate(name: str, bert, head, batches, pairs, held_out, frozen: int) -> None:  # type: ignore[no-untyped-def]
-    """Pair-level check on the held-out articles: top-1 among each question's pairs, answerability AUROC."""
+def held_out_scores(bert, head, batches, pairs, held_out, frozen: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The trained model's logit of every pair of the held-out articles (NaN elsewhere)."""
     scores = np.full(len(pairs), np.nan)
     with torch.no_grad():
         for b in batches:
@@ -316,6 +443,24 @@ def evaluate(name: str, bert, head, batches, pairs, held_out, frozen: int) -> No
                 logits = head(upper(bert, b["hidden"][k].to(torch.float32), b["mask"][k], frozen)).squeeze(-1).numpy()
                 for r, s in zip(keep, logits, strict=True):
                     scores[b["rows"][r]] = s
+    return scores
+
+
+def evaluate_windows(name: str, scores: np.ndarray, pairs: list[Pair], held_out: set[str]) -> None:
+    """Answerability on the held-out articles: AUROC of the gold window against each kind of negative
+    (impossible: only articles that have such questions, squad-v2.0-dev-c's)."""
+    with_impossible = {p.group for p in pairs if p.impossible and p.group in held_out}
+    for kind in ("impossible", "own-other", "elsewhere", "unrelated", "swap", "negation"):
+        within = with_impossible if kind == "impossible" else held_out
+        at = [i for i, p in enumerate(pairs) if p.group in within and p.kind in ("gold", kind)]
+        y = np.asarray([pairs[i].label for i in at])
+        auc = f"{auroc(scores[at], y):.3f}" if y.size and 0 < y.sum() < y.size else "n/a"
+        print(f"  [{name}] held-out windows: AUROC gold vs {kind} {auc} ({int(y.sum())} gold, {int((1 - y).sum())} {kind})",
+              flush=True)
+
+
+def evaluate(name: str, scores: np.ndarray, pairs: list[Pair], held_out: set[str]) -> None:
+    """Pair-level check on the held-out articles: top-1 among each question's pairs, answerability AUROC."""
     by_q: dict[str, list[int]] = {}
     for i, p in enumerate(pairs):
         if p.group in held_out:
@@ -347,6 +492,15 @@ REFERENCE = [
     ("What is the capital of Australia?", "Dockworkers accepted a 4.5 per cent pay rise after a two-week strike."),
     ("When will the seabed survey be completed?", "Port talks | The seabed survey is due to be completed by the end of 2027."),
 ]
+REFERENCE_WINDOWS = [
+    ("Who co-chaired the session?", "Energy talks | Ministers met in Tallinn on Monday. The session was co-chaired by "
+     "Kristjan Tamm and Ingrid Solheim, the two energy ministers. They agreed to meet again in spring."),
+    ("Who chaired the 10th session?", "Energy talks | Ministers reviewed the progress made since the 10th session. The "
+     "11th session was co-chaired by Kristjan Tamm and Ingrid Solheim. They agreed to meet again in spring."),
+    ("What is the capital of Australia?", "Port strike ends | Dockworkers accepted a 4.5 per cent pay rise after a "
+     "two-week strike. Ships queued outside the harbour. Work resumes on Monday."),
+]
+REFERENCES = {"rank": REFERENCE, "answer": REFERENCE_WINDOWS}
 
 
 def main() -> None:
@@ -359,6 +513,9 @@ def main() -> None:
     ap.add_argument("--listwise", type=float, default=LISTWISE,
                     help="weight of the per-question softmax loss (with a no-answer option) beside the pairwise BCE")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: only the first N pairs")
+    ap.add_argument("--task", choices=sorted(TASKS), default="rank",
+                    help="rank: the reranker (sentence answers the question); answer: the answerability model "
+                         "(the sentence's window answers it)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     random.seed(SEED)
@@ -374,46 +531,50 @@ def main() -> None:
     from sentence_transformers import SentenceTransformer
 
     encoder = SentenceTransformer(base, device="cpu")
-    pairs = make_pairs(paragraphs, encoder, random.Random(SEED))
+    pairs = (make_pairs if args.task == "rank" else make_windows)(paragraphs, encoder, random.Random(SEED))
     if args.limit:
         pairs = pairs[: args.limit]
     n_q = len({p.qid for p in pairs})
     print(f"{len(pairs)} pairs ({sum(p.label for p in pairs)} positive) from {n_q} questions, "
           f"{len({p.group for p in pairs})} articles ({time.perf_counter() - t0:.0f}s)", flush=True)
-    tokenizer = pair_tokenizer(str(Path(base) / "tokenizer.json"))
+    tokenizer = pair_tokenizer(str(Path(base) / "tokenizer.json"), TASKS[args.task][1])
     batches = batches_of(pairs, tokenizer, by_question=bool(args.listwise))
     cache_lower(load_bert(base), batches, args.frozen)
     titles = sorted({p["group"] for p in squad(SHARED / "squad-v1.1-dev-a.json")})
     folds = {"even": set(titles[0::2]), "odd": set(titles[1::2]), "all": set()}
     for name in args.runs.split(","):
-        artifact = train_run(name, base, batches, pairs, folds[name], args.epochs, args.frozen, args.work, args.listwise)
+        artifact = train_run(name, base, batches, pairs, folds[name], args.epochs, args.frozen, args.work, args.listwise,
+                             args.task)
         if name == "all" and not args.limit:
-            save(artifact, base, args.out, len(pairs), n_q, args.frozen)
+            save(artifact, base, args.out, len(pairs), n_q, args.frozen, args.task)
     print(f"done in {time.perf_counter() - t0:.0f}s", flush=True)
 
 
-def save(artifact: dict[str, np.ndarray], base: str, out: Path, n_pairs: int, n_questions: int, frozen: int) -> None:
+def save(artifact: dict[str, np.ndarray], base: str, out: Path, n_pairs: int, n_questions: int, frozen: int,
+         task: str = "rank") -> None:
     """The shipped artifact and its card: reference scores the tests reproduce after export."""
+    stem, max_length = TASKS[task]
     out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / "reranker.npz", **artifact)
-    with np.load(out / "reranker.npz") as data:
+    np.savez_compressed(out / f"{stem}.npz", **artifact)
+    with np.load(out / f"{stem}.npz") as data:
         loaded = {k: data[k] for k in data.files}
     net = network(base, loaded, ALPHA / RANK)
-    tokenizer = pair_tokenizer(str(Path(base) / "tokenizer.json"))
-    encoded = tokenizer.encode_batch([(q, t) for q, t in REFERENCE])
+    tokenizer = pair_tokenizer(str(Path(base) / "tokenizer.json"), max_length)
+    reference = REFERENCES[task]
+    encoded = tokenizer.encode_batch([(q, t) for q, t in reference])
     with torch.no_grad():
         logits = []
         for e in encoded:
             ids = torch.tensor([e.ids])
             logits.append(float(net(ids, torch.ones_like(ids), torch.tensor([e.type_ids]))[0]))
     info = {
-        **card(frozen), "pairs": n_pairs, "questions": n_questions,
+        **card(frozen, task), "pairs": n_pairs, "questions": n_questions,
         "trained_on": "SQuAD v1.1 dev (24 articles), SQuAD v2.0 dev (6 articles), SQuAD v2.0 train (10 articles), "
                       "SQuAD is CC BY-SA 4.0",
-        "reference": [{"question": q, "passage": t, "logit": round(s, 4)} for (q, t), s in zip(REFERENCE, logits, strict=True)],
+        "reference": [{"question": q, "passage": t, "logit": round(s, 4)} for (q, t), s in zip(reference, logits, strict=True)],
     }
-    (out / "reranker.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {out / 'reranker.npz'} ({(out / 'reranker.npz').stat().st_size / 1e6:.2f} MB) and reranker.json", flush=True)
+    (out / f"{stem}.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out / f'{stem}.npz'} ({(out / f'{stem}.npz').stat().st_size / 1e6:.2f} MB) and {stem}.json", flush=True)
 
 
 if __name__ == "__main__":
