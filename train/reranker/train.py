@@ -35,8 +35,8 @@ the best pair score, answerable vs written-to-be-unanswerable questions of the s
 this restriction it mixed in answerable questions of other articles: partly a topic test, and 0.07–0.10
 above the pipeline's AUROC of the same best score).
 
---task answer trains the answerability model instead (index/models/answerability.npz, same
-architecture and recipe, 160 tokens): it reads the question with a sentence window ("title | before
+--task answer trains an answerability model instead (answerability-<run>.npz in --work, "all" too:
+nothing is shipped; same architecture and recipe, 160 tokens): it reads the question with a sentence window ("title | before
 sentence after") and learns P(this window answers the question). Examples, one window each: the
 window around the answer sentence (1); for a question written to be unanswerable, the windows around
 the two sentences of its paragraph closest to it (0, loss weight 2); the closest window of its own
@@ -492,15 +492,6 @@ REFERENCE = [
     ("What is the capital of Australia?", "Dockworkers accepted a 4.5 per cent pay rise after a two-week strike."),
     ("When will the seabed survey be completed?", "Port talks | The seabed survey is due to be completed by the end of 2027."),
 ]
-REFERENCE_WINDOWS = [
-    ("Who co-chaired the session?", "Energy talks | Ministers met in Tallinn on Monday. The session was co-chaired by "
-     "Kristjan Tamm and Ingrid Solheim, the two energy ministers. They agreed to meet again in spring."),
-    ("Who chaired the 10th session?", "Energy talks | Ministers reviewed the progress made since the 10th session. The "
-     "11th session was co-chaired by Kristjan Tamm and Ingrid Solheim. They agreed to meet again in spring."),
-    ("What is the capital of Australia?", "Port strike ends | Dockworkers accepted a 4.5 per cent pay rise after a "
-     "two-week strike. Ships queued outside the harbour. Work resumes on Monday."),
-]
-REFERENCES = {"rank": REFERENCE, "answer": REFERENCE_WINDOWS}
 
 
 def main() -> None:
@@ -545,36 +536,33 @@ def main() -> None:
     for name in args.runs.split(","):
         artifact = train_run(name, base, batches, pairs, folds[name], args.epochs, args.frozen, args.work, args.listwise,
                              args.task)
-        if name == "all" and not args.limit:
-            save(artifact, base, args.out, len(pairs), n_q, args.frozen, args.task)
+        if name == "all" and not args.limit and args.task == "rank":  # the answerability model is not shipped
+            save(artifact, base, args.out, len(pairs), n_q, args.frozen)
     print(f"done in {time.perf_counter() - t0:.0f}s", flush=True)
 
 
-def save(artifact: dict[str, np.ndarray], base: str, out: Path, n_pairs: int, n_questions: int, frozen: int,
-         task: str = "rank") -> None:
+def save(artifact: dict[str, np.ndarray], base: str, out: Path, n_pairs: int, n_questions: int, frozen: int) -> None:
     """The shipped artifact and its card: reference scores the tests reproduce after export."""
-    stem, max_length = TASKS[task]
     out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / f"{stem}.npz", **artifact)
-    with np.load(out / f"{stem}.npz") as data:
+    np.savez_compressed(out / "reranker.npz", **artifact)
+    with np.load(out / "reranker.npz") as data:
         loaded = {k: data[k] for k in data.files}
     net = network(base, loaded, ALPHA / RANK)
-    tokenizer = pair_tokenizer(str(Path(base) / "tokenizer.json"), max_length)
-    reference = REFERENCES[task]
-    encoded = tokenizer.encode_batch([(q, t) for q, t in reference])
+    tokenizer = pair_tokenizer(str(Path(base) / "tokenizer.json"))
+    encoded = tokenizer.encode_batch([(q, t) for q, t in REFERENCE])
     with torch.no_grad():
         logits = []
         for e in encoded:
             ids = torch.tensor([e.ids])
             logits.append(float(net(ids, torch.ones_like(ids), torch.tensor([e.type_ids]))[0]))
     info = {
-        **card(frozen, task), "pairs": n_pairs, "questions": n_questions,
+        **card(frozen), "pairs": n_pairs, "questions": n_questions,
         "trained_on": "SQuAD v1.1 dev (24 articles), SQuAD v2.0 dev (6 articles), SQuAD v2.0 train (10 articles), "
                       "SQuAD is CC BY-SA 4.0",
-        "reference": [{"question": q, "passage": t, "logit": round(s, 4)} for (q, t), s in zip(reference, logits, strict=True)],
+        "reference": [{"question": q, "passage": t, "logit": round(s, 4)} for (q, t), s in zip(REFERENCE, logits, strict=True)],
     }
-    (out / f"{stem}.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {out / f'{stem}.npz'} ({(out / f'{stem}.npz').stat().st_size / 1e6:.2f} MB) and {stem}.json", flush=True)
+    (out / "reranker.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out / 'reranker.npz'} ({(out / 'reranker.npz').stat().st_size / 1e6:.2f} MB) and reranker.json", flush=True)
 
 
 if __name__ == "__main__":
