@@ -333,12 +333,17 @@ def main() -> None:
         newsroom(reranker_for(args.work, args.artifact), args.work, args.reuse)
 
 
-def conf_sets(recs: dict, fold: str, names: list[str] = FEATURES) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[type-arg]
-    """The confidence's inputs and labels of a fold: the unrelated-article sets, then SQuAD 2.0."""
+def confidence_sets(recs: dict, fold: str, inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def,type-arg]
+    """``inputs`` of a fold's records and their labels (answerable or not): the unrelated-article sets,
+    then SQuAD 2.0."""
     u = recs[fold]["unrelated+"] + recs[fold]["unrelated-"]
     s = recs[fold]["squad2"]
-    return (features(u, names), np.asarray([r["answerable"] for r in u]), features(s, names),
-            np.asarray([r["answerable"] for r in s]))
+    return inputs(u), np.asarray([r["answerable"] for r in u]), inputs(s), np.asarray([r["answerable"] for r in s])
+
+
+def conf_sets(recs: dict, fold: str, names: list[str] = FEATURES) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+    """The confidence's inputs (the signals ``names``) and labels of a fold."""
+    return confidence_sets(recs, fold, lambda rs: features(rs, names))
 
 
 def report(label: str, recs: dict, folds: tuple[str, ...], threshold: float, best_weight: bool) -> None:  # type: ignore[type-arg]
@@ -376,12 +381,8 @@ def report(label: str, recs: dict, folds: tuple[str, ...], threshold: float, bes
 
 
 def shipped_confidence(recs: dict, fold: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[type-arg]
-    """The shipped confidence (whichever weights bot/answer.py picks for the signals) and the labels of a
-    fold's unrelated-article sets, then of its SQuAD 2.0 set."""
-    u = recs[fold]["unrelated+"] + recs[fold]["unrelated-"]
-    s = recs[fold]["squad2"]
-    return (np.asarray([confidence(r["signals"]) for r in u]), np.asarray([r["answerable"] for r in u]),
-            np.asarray([confidence(r["signals"]) for r in s]), np.asarray([r["answerable"] for r in s]))
+    """The shipped confidence (whichever weights bot/answer.py picks for the signals) and the labels of a fold."""
+    return confidence_sets(recs, fold, lambda rs: np.asarray([confidence(r["signals"]) for r in rs]))
 
 if __name__ == "__main__":
     main()

@@ -237,14 +237,15 @@ def make_windows(paragraphs: list[dict], encoder, rng: random.Random) -> list[Pa
             continue
         gold = max(q["pos"], key=lambda i: float(e.svec[lo + i] @ v))
         add(pi, gold, 1, "gold")
+        gold_window = window_of(para, gold)
         if rng.random() < SWAP_SHARE:
-            changed = swapped(q["q"], window_of(para, gold), vocabulary[para["group"]], rng)
+            changed = swapped(q["q"], gold_window, vocabulary[para["group"]], rng)
             if changed:
-                out.append(Pair(changed, window_of(para, gold), 0, para["group"], q["id"], False, "swap"))
+                out.append(Pair(changed, gold_window, 0, para["group"], q["id"], False, "swap"))
         if rng.random() < NEGATION_SHARE:
             changed = negated(q["q"])
             if changed:
-                out.append(Pair(changed, window_of(para, gold), 0, para["group"], q["id"], False, "negation"))
+                out.append(Pair(changed, gold_window, 0, para["group"], q["id"], False, "negation"))
         far = [i for i in own if all(abs(i - p) > 1 for p in q["pos"])]
         if far:
             add(pi, far[0], 0, "own-other")
