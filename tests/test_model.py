@@ -114,7 +114,7 @@ NOT_IN_SEEDS = ["Who won the 2022 FIFA World Cup final?", "What is the capital o
 
 
 @pytest.mark.xfail(strict=True, reason="known gap (issue 11): the reranker matches '10th session' in 'progress made since "
-                                       "the 10th session' and the bot answers with confidence ~0.4 instead of abstaining")
+                                       "the 10th session' and the bot answers with confidence ~0.5 instead of abstaining")
 def test_seed_near_miss_question_abstains(seed_answerer: Answerer) -> None:
     result = seed_answerer.ask("Who chaired the 10th session?")
     assert result.abstained, result.confidence

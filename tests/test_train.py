@@ -48,3 +48,52 @@ def test_window_of_a_paragraph_keeps_its_neighbours_and_title(train) -> None:  #
     assert train.window_of(paragraph, 0) == "Super Bowl 50 | A one. B two."
     assert train.window_of(paragraph, 1) == "Super Bowl 50 | A one. B two. C three."
     assert train.window_of(paragraph, 2) == "Super Bowl 50 | B two. C three."
+
+
+def test_span_score_is_the_best_forward_span_within_the_limit_against_no_answer(train) -> None:  # type: ignore[no-untyped-def]
+    import torch
+
+    span_logits, span_score, SPAN_TOKENS = train.span_logits, train.span_score, train.SPAN_TOKENS
+    width = SPAN_TOKENS + 10
+    logits = torch.full((1, width, 2), -1.0)
+    logits[0, 0] = torch.tensor([0.5, 0.5])  # [CLS]: no answer, 1.0 in all
+    logits[0, 5, 0], logits[0, 7, 1] = 2.0, 2.0  # the span 5..7: 4.0
+    logits[0, 3, 1], logits[0, 3, 0] = 3.0, 0.0  # 3..3 scores 3.0 (and 5..3 runs backwards)
+    assert float(span_score(logits)[0]) == 3.0  # 4.0 - 1.0
+    backwards = torch.full((1, width, 2), -1.0)
+    backwards[0, 8, 0], backwards[0, 2, 1] = 5.0, 5.0  # an end before its start is no span
+    backwards[0, 0] = torch.tensor([0.0, 0.0])
+    assert float(span_score(backwards)[0]) == pytest.approx(4.0 - 0.0)  # 8..8 (5 - 1) or 2..2 (-1 + 5)
+    too_long = torch.full((1, width, 2), -1.0)
+    too_long[0, 1, 0], too_long[0, 1 + SPAN_TOKENS, 1] = 5.0, 5.0  # one token too long
+    too_long[0, 0] = torch.tensor([0.0, 0.0])
+    assert float(span_score(too_long)[0]) == pytest.approx(4.0)
+    # where an answer may lie: the passage's tokens (type 1) but not its closing [SEP], and [CLS]
+    types = torch.tensor([[0, 0, 0, 1, 1, 1, 0]])
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1, 0]])
+    allowed = span_logits(torch.nn.Identity(), torch.zeros(1, 7, 2), types, mask)[0, :, 0] > -1
+    assert allowed.tolist() == [True, False, False, True, True, False, False]
+
+
+def test_answer_spans_map_to_their_tokens(train) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from citebot.index.embed.embedders import DEFAULT_MODEL, resolve_model
+
+    sentence = "The session was co-chaired by Kristjan Tamm and Ingrid Solheim."
+    text = train.passage(sentence, "Energy talks")
+    at = len(text) - len(sentence) + sentence.index("Kristjan Tamm")
+    long = train.passage("Many words came first in this sentence. " * 20 + sentence, "Energy talks")
+    far = long.index("Kristjan Tamm")
+    pairs = [train.Pair("Who co-chaired it?", text, 1, "a", "q1", False, span=(at, at + len("Kristjan Tamm"))),
+             train.Pair("Who co-chaired it?", "Energy talks | Weather was fine.", 0, "a", "q1", False),
+             train.Pair("Who co-chaired it?", long, 1, "a", "q2", False, span=(far, far + len("Kristjan Tamm")))]
+    tokenizer = train.pair_tokenizer(str(Path(resolve_model(DEFAULT_MODEL)) / "tokenizer.json"))
+    batch = train.batches_of(pairs, tokenizer)[0]
+    row = {pairs[i].qid + str(pairs[i].label): r for r, i in enumerate(batch["rows"])}
+    r = row["q11"]
+    assert tokenizer.decode(batch["ids"][r][batch["start"][r]: batch["end"][r] + 1].tolist()) == "kristjan tamm"
+    r = row["q10"]
+    assert (batch["start"][r], batch["end"][r], batch["span_weight"][r]) == (0, 0, 1.0)  # no answer: [CLS]
+    r = row["q21"]
+    assert batch["span_weight"][r] == 0.0  # the answer was cut off with the passage: no span target
