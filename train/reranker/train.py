@@ -140,10 +140,10 @@ def squad(path: Path, only_impossible: bool = False) -> list[dict]:  # type: ign
                 positives = {i for i, (s, e, _) in enumerate(sentences) if any(s <= x < e for x in starts)}
                 spans = {}  # sentence -> the first answer inside it, as characters of the sentence
                 for a in qa.get("answers", []):
+                    x, n = a["answer_start"], len(a["text"])
                     for i, (s, e, _) in enumerate(sentences):
-                        x = a["answer_start"]
-                        if s <= x and x + len(a["text"]) <= e and i not in spans:
-                            spans[i] = (x - s, x - s + len(a["text"]))
+                        if s <= x and x + n <= e and i not in spans:
+                            spans[i] = (x - s, x - s + n)
                 if not impossible and not positives:
                     continue
                 qs.append({"id": qa["id"], "q": " ".join(qa["question"].split()), "pos": positives, "impossible": impossible,
