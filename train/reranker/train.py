@@ -33,7 +33,8 @@ MRR@10 0.846 against 0.836 without it, R@1 0.777 against 0.762; unrelated-articl
 answered 94.3% / 94.0% against 92.0% / 93.5%; SQuAD 2.0 AUROC 0.648 / 0.629 against 0.644 / 0.625. The
 span score itself (best span minus no-answer) separates answerable from unanswerable questions no
 better than the logit (held-out pairs 0.618 / 0.561 against 0.618 / 0.554), and as an extra confidence
-feature it moved no cross-fitted figure by more than a point, so only the logit is exported.
+feature it moved no cross-fitted figure by more than a point, so only the logit is exported. --span 1
+was a wash (MRR@10 0.839 / 0.851 per fold against 0.837 / 0.854).
 --listwise W adds, per question, W times a softmax loss
 over its candidates and a learned "no answer" logit (target: the answer sentence, or "no answer"
 for a question written to be unanswerable). Not adopted (weight 1, out of fold): MRR@10 0.843
