@@ -137,14 +137,15 @@ def squad(path: Path, only_impossible: bool = False) -> list[dict]:  # type: ign
                 impossible = bool(qa.get("is_impossible", False))
                 if only_impossible and not impossible:
                     continue
-                starts = {a["answer_start"] for a in qa.get("answers", [])}
-                positives = {i for i, (s, e, _) in enumerate(sentences) if any(s <= x < e for x in starts)}
-                spans = {}  # sentence -> the first answer inside it, as characters of the sentence
+                positives: set[int] = set()  # the sentences an answer starts in
+                spans = {}  # sentence -> the first answer wholly inside it, as characters of the sentence
                 for a in qa.get("answers", []):
                     x, n = a["answer_start"], len(a["text"])
                     for i, (s, e, _) in enumerate(sentences):
-                        if s <= x and x + n <= e and i not in spans:
-                            spans[i] = (x - s, x - s + n)
+                        if s <= x < e:
+                            positives.add(i)
+                            if x + n <= e and i not in spans:
+                                spans[i] = (x - s, x - s + n)
                 if not impossible and not positives:
                     continue
                 qs.append({"id": qa["id"], "q": " ".join(qa["question"].split()), "pos": positives, "impossible": impossible,
@@ -198,7 +199,8 @@ def make_pairs(paragraphs: list[dict], encoder, rng: random.Random) -> list[Pair
             label = int(owner[j] == pi and (j - lo) in q["pos"])
             text = passage(texts[j], paragraphs[owner[j]]["title"])
             found = q["spans"].get(j - lo) if label else None
-            span = None if found is None else (len(text) - len(texts[j]) + found[0], len(text) - len(texts[j]) + found[1])
+            at = len(text) - len(texts[j])  # the sentence ends the passage, after the title
+            span = None if found is None else (at + found[0], at + found[1])
             pairs.append(Pair(q["q"], text, label, para["group"], q["id"], q["impossible"], span=span))
     return pairs
 
