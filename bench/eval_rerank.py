@@ -3,6 +3,7 @@
     .venv/bin/python train/reranker/train.py --runs even,odd     # fold artifacts in /tmp/citebot-train
     .venv/bin/python -m bench.eval_rerank [--per-fold 600] [--reuse] [--fit]
     .venv/bin/python -m bench.eval_rerank --records --fit --features rerank_max,max_dense,...   # refit only
+    .venv/bin/python -m bench.eval_rerank --records --fit-one value_conflict   # one weight, the others held
     .venv/bin/python -m bench.eval_rerank --folds even --folds-dir /tmp/try --baseline /tmp/citebot-eval/rerank-records.json
                                      # a quick check of one new fold model against a saved run, same questions
 
@@ -17,7 +18,8 @@ halves), "odd" without the odd ones. Per fold:
                answerable vs written-to-be-unanswerable (is_impossible): AUROC of the confidence
 Then the confidence model (RERANKED_WEIGHTS in bot/answer.py) is fitted on the pooled
 out-of-fold scores (--fit prints it; --features chooses the signals) and checked cross-fitted (fit on
-one fold, scored on the other). Every question's retrieval, logits and signals are kept in
+one fold, scored on the other); --fit-one fits one signal's weight alone, the others held. Every
+question's retrieval, logits, signals and the texts of the sentences the reranker read are kept in
 --work/rerank-records.json; --records refits from them without scoring again. Finally our newsroom
 questions (bench/newsroom_questions.json, never trained on) over the project's samples and
 ../shared/seeds with the shipped reranker. --folds even scores one fold only (the same sampled
@@ -45,6 +47,7 @@ from bench.timing import p50_p90
 from citebot.bot.answer import (
     DEFAULT_ABSTAIN_BELOW,
     GROUP_POOL,
+    RERANKED_BIAS,
     RERANKED_WEIGHTS,
     Answerer,
     confidence,
@@ -91,7 +94,8 @@ def answerable(reader, model: OnnxReranker, question: str, reranked) -> float:  
 def record(answerer: Answerer, reranker: OnnxReranker, q: dict, top: int = RERANK_TOP,  # type: ignore[type-arg]
            answerability: OnnxReranker | None = None) -> dict:  # type: ignore[type-arg]
     """Retrieval then reranker logits in retrieval order (weight 0), signals, and per hit: gold (holds
-    the annotated answer), home (from the question's own paragraph), states (contains a gold answer's text)."""
+    the annotated answer), home (from the question's own paragraph), states (contains a gold answer's text);
+    the texts of the hits the reranker read (for trying a new signal on the records alone)."""
     vector = answerer.embedder.encode([q["question"]])[0]
     retrieved = answerer.search.search(q["question"], vector, GROUP_POOL)
     t0 = time.perf_counter()
@@ -106,6 +110,7 @@ def record(answerer: Answerer, reranker: OnnxReranker, q: dict, top: int = RERAN
     return {"q": q["question"], "retrieval": [h.score if "rerank" not in h.extra else h.extra["retrieval"] for h in hits],
             "logit": [h.extra["rerank"] for h in hits[:head]], "gold": gold, "head": head,
             "home": [h.article_id == q["article"] for h in hits],
+            "texts": [h.text for h in hits[:head]],
             "states": [any(t.lower() in h.text.lower() for t in q.get("answers", [])) for h in hits],
             "signals": reranked.signals, "ms": ms}
 
@@ -270,6 +275,41 @@ def fit_confidence(candidates: list[str], conf_sets, threshold: float) -> None: 
               f"{(p < th)[yu == 0].mean():.1%} of unrelated")
 
 
+def fit_one(name: str, conf_sets, l2: float = 1.0) -> float:  # type: ignore[no-untyped-def]
+    """The weight of one signal fitted alone (logistic, L2 ``l2``), the shipped confidence's other weights
+    and bias held: for a rare signal (value_conflict fires on ~3% of SQuAD 2.0's unanswerable questions)
+    a full refit would move every other weight on the evidence of a few questions. Fitted on one fold and
+    scored on the other, then on both (the weight to ship)."""
+    held = {k: v for k, v in RERANKED_WEIGHTS.items() if k != name}
+    names = list(held) + [name]
+
+    def fit(x: np.ndarray, y: np.ndarray) -> float:
+        offset, signal, w = x[:, :-1] @ np.asarray(list(held.values())) + RERANKED_BIAS, x[:, -1], 0.0
+        for _ in range(100):  # Newton's method on a concave one-dimensional likelihood
+            p = 1 / (1 + np.exp(-(offset + w * signal)))
+            w += ((signal * (y - p)).sum() - l2 * w) / ((signal * signal * p * (1 - p)).sum() + l2)
+        return w
+
+    def scored(sets, w: float) -> str:  # type: ignore[no-untyped-def]
+        xu, yu, xs, ys = sets
+        weights = np.asarray(list(held.values()) + [w])
+        pu, ps = confidence_of(xu, weights, RERANKED_BIAS), confidence_of(xs, weights, RERANKED_BIAS)
+        point, th = np.quantile(pu[yu == 1], 1 - ANSWERED), DEFAULT_ABSTAIN_BELOW
+        return (f"unrelated abstained {(pu < th)[yu == 0].mean():.1%} at {th} (answered {(pu >= th)[yu == 1].mean():.1%}), "
+                f"{(pu < point)[yu == 0].mean():.1%} answering {ANSWERED:.1%}; squad2 AUROC {auroc(ps, ys):.3f}, "
+                f"impossible abstained {(ps < th)[ys == 0].mean():.1%}")
+
+    sets = {fold: conf_sets(fold, names) for fold in FOLDS}
+    print(f"  fitting {name} alone (the other weights as shipped):")
+    for train, test in (("even", "odd"), ("odd", "even")):
+        xu, yu, xs, ys = sets[train]
+        w = fit(np.vstack([xu, xs]), np.concatenate([yu, ys]))
+        print(f"  fit on {train}: {name} {w:.3g}; scored on {test}: {scored(sets[test], w)}; without it: {scored(sets[test], 0.0)}")
+    w = fit(np.vstack([sets[f][i] for f in FOLDS for i in (0, 2)]), np.concatenate([sets[f][i] for f in FOLDS for i in (1, 3)]))
+    print(f"  fitted on both folds: {name} {w:.3g} (bot/answer.py: RERANKED_WEIGHTS)")
+    return w
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, default=Path("/tmp/citebot-eval"))
@@ -281,6 +321,7 @@ def main() -> None:
     ap.add_argument("--news-only", action="store_true")
     ap.add_argument("--artifact", type=Path, default=ARTIFACT, help="the reranker (.npz) the newsroom check uses")
     ap.add_argument("--features", default=",".join(FEATURES), help="comma-separated signals --fit fits over")
+    ap.add_argument("--fit-one", metavar="SIGNAL", help="fit one signal's confidence weight alone, the others held as shipped")
     ap.add_argument("--records", action="store_true",
                     help="reuse the per-question records of the last run (--work/rerank-records.json) instead of scoring")
     ap.add_argument("--rerank-top", type=int, default=RERANK_TOP, help="distinct candidates the reranker reads")
@@ -328,6 +369,11 @@ def main() -> None:
             print("\n(--fit needs both folds: cross-fitting fits on one and scores the other)")
         else:
             fit_confidence(candidates, lambda fold, names: conf_sets(recs, fold, names), args.threshold)
+    if args.fit_one:
+        if args.folds != FOLDS:
+            print("\n(--fit-one needs both folds: it fits on one and scores the other)")
+        else:
+            fit_one(args.fit_one, lambda fold, names: conf_sets(recs, fold, names))
     print(f"\nper-question records: {out}")
     if args.artifact.is_file() and base is None:  # the quick paired check skips the newsroom questions
         newsroom(reranker_for(args.work, args.artifact), args.work, args.reuse)

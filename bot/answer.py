@@ -21,6 +21,7 @@ from citebot.index.ingest.words import terms
 from citebot.index.records import Hit
 from citebot.index.search.hybrid import HybridSearch, Retrieved, acronyms, answer_type, missing, names
 from citebot.index.search.rerank import Reranker, rerank
+from citebot.index.search.values import value_conflict
 from citebot.index.store.base import Reader
 
 # Confidence = logistic(bias + sum(weight * signal)); fitted by bench/eval_squad.py --calibrate on
@@ -35,7 +36,10 @@ DEFAULT_ABSTAIN_BELOW = 0.2
 # (unrelated-article and SQuAD 2.0 questions), the bias then moved so that 0.2 answers 97.5% of the
 # answerable ones. Signals of the question's candidates, never of the whole collection's vocabulary.
 RERANKED_WEIGHTS = {"rerank_max": 0.2449, "max_dense": 3.657, "max_article": 2.275, "names_missing_any": -2.09,
-                    "words_missing_any": -0.8764, "type_missing": -0.3308}
+                    "words_missing_any": -0.8764, "type_missing": -0.3308, "value_conflict": -2.33}
+# value_conflict's weight was fitted alone (L2 1.0; it fires on ~2% of SQuAD 2.0's unanswerable questions),
+# the others held, on the out-of-fold records of the reranker trained with the span loss
+# (bench/eval_rerank.py --fit-one value_conflict).
 RERANKED_BIAS = -3.134
 NO_ANSWER = "The articles do not answer this question."  # said by every front end when abstaining
 
@@ -179,7 +183,9 @@ def evidence_signals(reader: Reader, question: str, retrieved: Retrieved) -> dic
     spelled out, "EU" as "European Union"); ``words_missing_any``: the same for
     the question's content words, stemmed (a word counts when an article word starts with its stem). And
     ``type_missing``: 1 when the question wants a type (a person, a date, a figure) that the likeliest
-    answer (the sentence the reranker scored best) does not carry."""
+    answer (the sentence the reranker scored best) does not carry. ``value_conflict``: 1 when that sentence is
+    about another instance than the one asked about, "the 11th session" (or "the session" of an article
+    that reports the 11th) for "the 10th session" (index/search/values.py)."""
     scored = [h for h in retrieved.hits if "rerank" in h.extra]
     if not scored:
         return {}
@@ -192,7 +198,8 @@ def evidence_signals(reader: Reader, question: str, retrieved: Retrieved) -> dic
     row = reader.table.table.rows_of(np.asarray([best.sentence_id], dtype=np.int64))
     carried = int(reader.table.table.flags[row][0]) if row.size else 0
     asked, spelled, stems = names(question), acronyms(question), terms(question)
-    return {"names_missing_any": min(missing(asked, t, spelled=spelled) for t in texts.values()),
+    return {"value_conflict": float(value_conflict(question, best.text, texts[best.article_id])),
+            "names_missing_any": min(missing(asked, t, spelled=spelled) for t in texts.values()),
             "words_missing_any": min(missing(stems, t, whole_words=False) for t in texts.values()),
             "type_missing": float(bool(wanted) and not carried & wanted)}
 

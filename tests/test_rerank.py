@@ -156,7 +156,12 @@ def test_evidence_signals_read_every_candidate_article_and_the_likeliest_answers
     assert signals["type_missing"] == 1.0  # the sentence the reranker likes names no person
     assert signals["names_missing_any"] == 0.0  # an article the reranker read mentions both "10th" and "riga"
     assert signals["words_missing_any"] == pytest.approx(0.25)  # neither article has all of chaired/10th/session/riga
-    assert evidence_signals(reader, asked, rerank(asked, out, WordReranker("Solheim")))["type_missing"] == 0.0
+    assert signals["value_conflict"] == 0.0  # the likeliest answer states the 10th session
+    chair = evidence_signals(reader, asked, rerank(asked, out, WordReranker("Solheim")))
+    assert chair["type_missing"] == 0.0
+    assert chair["value_conflict"] == 1.0  # "The session was chaired by …" in an article that reports the 11th
+    assert evidence_signals(reader, "Who chaired the 11th session?", rerank(asked, out, WordReranker("Solheim")))[
+        "value_conflict"] == 0.0
     elsewhere = evidence_signals(reader, "Who chaired the 10th session in Oslo?", out)
     assert elsewhere["names_missing_any"] == 0.5 and elsewhere["words_missing_any"] == 0.25  # "oslo" is in neither
     assert evidence_signals(reader, "Which wind was discussed?", out)["type_missing"] == 0.0  # no type asked
