@@ -5,8 +5,9 @@ every other word of the question, so similarity and the reranker both like it, b
 another session. A value conflict is a value of the question that the sentence lacks, while the
 sentence carries a different value of the same kind in the same place: followed by the same word
 ("10th session" / "11th session", "the 2001 report" / "the 2007 report"). A value followed by no
-word before a punctuation mark ("in 1942?", "in 2010, the") is not compared: its place cannot be told, and "since 2005" / "in 2009" may well
-be the answer.
+word before a punctuation mark ("in 1942?", "in 2010, the") is not compared: its place cannot be
+told, and for "What was not filmed since 2005?" a sentence saying "in 2009" may well be the answer.
+The confidence reads it (bot/answer.py: value_conflict).
 """
 
 from __future__ import annotations
