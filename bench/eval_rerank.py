@@ -277,7 +277,7 @@ def fit_confidence(candidates: list[str], conf_sets, threshold: float) -> None: 
 
 def fit_one(name: str, conf_sets, l2: float = 1.0) -> float:  # type: ignore[no-untyped-def]
     """The weight of one signal fitted alone (logistic, L2 ``l2``), the shipped confidence's other weights
-    and bias held: for a rare signal (value_conflict fires on ~3% of SQuAD 2.0's unanswerable questions)
+    and bias held: for a rare signal (value_conflict fires on ~2% of SQuAD 2.0's unanswerable questions)
     a full refit would move every other weight on the evidence of a few questions. Fitted on one fold and
     scored on the other, then on both (the weight to ship)."""
     held = {k: v for k, v in RERANKED_WEIGHTS.items() if k != name}
@@ -293,18 +293,15 @@ def fit_one(name: str, conf_sets, l2: float = 1.0) -> float:  # type: ignore[no-
     def scored(sets, w: float) -> str:  # type: ignore[no-untyped-def]
         xu, yu, xs, ys = sets
         weights = np.asarray(list(held.values()) + [w])
-        pu, ps = confidence_of(xu, weights, RERANKED_BIAS), confidence_of(xs, weights, RERANKED_BIAS)
-        point, th = np.quantile(pu[yu == 1], 1 - ANSWERED), DEFAULT_ABSTAIN_BELOW
-        return (f"unrelated abstained {(pu < th)[yu == 0].mean():.1%} at {th} (answered {(pu >= th)[yu == 1].mean():.1%}), "
-                f"{(pu < point)[yu == 0].mean():.1%} answering {ANSWERED:.1%}; squad2 AUROC {auroc(ps, ys):.3f}, "
-                f"impossible abstained {(ps < th)[ys == 0].mean():.1%}")
+        return confidence_figures(confidence_of(xu, weights, RERANKED_BIAS), yu, confidence_of(xs, weights, RERANKED_BIAS),
+                                  ys, DEFAULT_ABSTAIN_BELOW)
 
     sets = {fold: conf_sets(fold, names) for fold in FOLDS}
     print(f"  fitting {name} alone (the other weights as shipped):")
     for train, test in (("even", "odd"), ("odd", "even")):
         xu, yu, xs, ys = sets[train]
         w = fit(np.vstack([xu, xs]), np.concatenate([yu, ys]))
-        print(f"  fit on {train}: {name} {w:.3g}; scored on {test}: {scored(sets[test], w)}; without it: {scored(sets[test], 0.0)}")
+        print(f"  fit on {train}: {name} {w:.3g}; scored on {test}: {scored(sets[test], w)}\n    without it: {scored(sets[test], 0.0)}")
     w = fit(np.vstack([sets[f][i] for f in FOLDS for i in (0, 2)]), np.concatenate([sets[f][i] for f in FOLDS for i in (1, 3)]))
     print(f"  fitted on both folds: {name} {w:.3g} (bot/answer.py: RERANKED_WEIGHTS)")
     return w
@@ -413,17 +410,21 @@ def report(label: str, recs: dict, folds: tuple[str, ...], threshold: float, bes
         print(f"  best fuse weight by MRR@10: {best_w}")
     print(f"{label}: the shipped confidence (bot/answer.py; threshold {threshold}):")
     for fold in folds:
-        pu, yu, ps, ys = shipped_confidence(recs, fold)
-        point = np.quantile(pu[yu == 1], 1 - ANSWERED)
-        print(f"  fold {fold}: unrelated AUROC {auroc(pu, yu):.3f}, answers {(pu >= threshold)[yu == 1].mean():.1%} "
-              f"of answerable, abstains on {(pu < threshold)[yu == 0].mean():.1%} of unrelated "
-              f"({(pu < point)[yu == 0].mean():.1%} at the threshold answering {ANSWERED:.1%}); "
-              f"squad2 AUROC {auroc(ps, ys):.3f} ({int((ys == 0).sum())} impossible), abstains on "
-              f"{(ps < threshold)[ys == 0].mean():.1%} of them, answers {(ps >= threshold)[ys == 1].mean():.1%}")
+        print(f"  fold {fold}: {confidence_figures(*shipped_confidence(recs, fold), threshold)}")
     shipped = [shipped_confidence(recs, f) for f in folds]
     ps_all = np.concatenate([p for pu, _, ps, _ in shipped for p in (pu, ps)])
     ys_all = np.concatenate([y for _, yu, _, ys in shipped for y in (yu, ys)])
     print(f"  pooled: AUROC {auroc(ps_all, ys_all):.3f}")
+
+
+def confidence_figures(pu: np.ndarray, yu: np.ndarray, ps: np.ndarray, ys: np.ndarray, threshold: float) -> str:
+    """A fold's confidence figures: the unrelated-article sets (``pu``, labels ``yu``) and SQuAD 2.0 (``ps``, ``ys``)."""
+    point = np.quantile(pu[yu == 1], 1 - ANSWERED)
+    return (f"unrelated AUROC {auroc(pu, yu):.3f}, answers {(pu >= threshold)[yu == 1].mean():.1%} "
+            f"of answerable, abstains on {(pu < threshold)[yu == 0].mean():.1%} of unrelated "
+            f"({(pu < point)[yu == 0].mean():.1%} at the threshold answering {ANSWERED:.1%}); "
+            f"squad2 AUROC {auroc(ps, ys):.3f} ({int((ys == 0).sum())} impossible), abstains on "
+            f"{(ps < threshold)[ys == 0].mean():.1%} of them, answers {(ps >= threshold)[ys == 1].mean():.1%}")
 
 
 def shipped_confidence(recs: dict, fold: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[type-arg]

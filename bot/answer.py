@@ -38,8 +38,8 @@ DEFAULT_ABSTAIN_BELOW = 0.2
 RERANKED_WEIGHTS = {"rerank_max": 0.2449, "max_dense": 3.657, "max_article": 2.275, "names_missing_any": -2.09,
                     "words_missing_any": -0.8764, "type_missing": -0.3308, "value_conflict": -2.33}
 # value_conflict's weight was fitted alone (L2 1.0; it fires on ~2% of SQuAD 2.0's unanswerable questions),
-# the others held, on the out-of-fold records of the reranker trained with the span loss
-# (bench/eval_rerank.py --fit-one value_conflict).
+# the others held, on the out-of-fold records of the reranker trained with the span loss for one epoch
+# (bench/eval_rerank.py --fit-one value_conflict; -2.68 on the two-epoch reranker's, kept).
 RERANKED_BIAS = -3.134
 NO_ANSWER = "The articles do not answer this question."  # said by every front end when abstaining
 
