@@ -16,6 +16,11 @@ halves), "odd" without the odd ones. Per fold:
                half's (unrelated, must abstain)
   squad2       squad-v2.0-dev-c.json (6 articles) indexed: its questions of the fold's articles,
                answerable vs written-to-be-unanswerable (is_impossible): AUROC of the confidence
+  ontopic      the fold's articles with every other paragraph indexed (the even-numbered ones): questions
+               of the indexed paragraphs (answerable) against those of the left-out ones whose answer no
+               indexed paragraph of the article states (on topic, not answered: as a search engine's
+               question over a summary that says nothing about it). Not fitted on: a check of
+               how the confidence carries to a kind of unanswerable question it was not fitted on
 Then the confidence model (RERANKED_WEIGHTS in bot/answer.py) is fitted on the pooled
 out-of-fold scores (--fit prints it; --features chooses the signals) and checked cross-fitted (fit on
 one fold, scored on the other); --fit-one fits one signal's weight alone, the others held. Every
@@ -41,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.corpora import ROOT, SHARED, SQUAD
+from bench.corpora import ROOT, SHARED, SQUAD, squad_articles
 from bench.eval_squad import auroc, build, fit_logistic, questions
 from bench.timing import p50_p90
 from citebot.bot.answer import (
@@ -217,6 +222,40 @@ def sets_of(dev: list[dict], v2: list[dict], halves: dict[str, set[str]], fold: 
             "squad2": [q for q in v2 if q["title"] in held]}
 
 
+def paragraph_of(q: dict) -> int:  # type: ignore[type-arg]
+    return int(q["article"].rsplit("/", 1)[1])
+
+
+def ontopic_sets(dev: list[dict], halves: dict[str, set[str]], fold: str, per_fold: int,  # type: ignore[type-arg]
+                 seed: int = 11) -> dict[str, list[dict]]:  # type: ignore[type-arg]
+    """The on-topic sets of a fold (its own sampler, so that adding them left the other sets' draws as
+    they were): questions of the indexed (even-numbered) paragraphs, and questions of the others whose
+    answers no indexed paragraph of their article contains (letter case ignored)."""
+    rng = random.Random(f"{seed}-{fold}")
+    data = json.loads(SQUAD.read_text(encoding="utf-8"))
+    indexed = {doc["title"]: " ".join(p["context"] for p in doc["paragraphs"][0::2]).lower() for doc in data["data"]}
+    held = [q for q in dev if q["title"] in halves[fold]]
+    answered = [q for q in held if paragraph_of(q) % 2 == 0]
+    unanswered = [q for q in held if paragraph_of(q) % 2 == 1
+                  and not any(a.lower() in indexed[q["title"]] for a in q["answers"])]
+
+    def sample(qs: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+        return qs if not per_fold or len(qs) <= per_fold else rng.sample(qs, per_fold)
+
+    return {"ontopic+": sample(answered), "ontopic-": sample(unanswered)}
+
+
+def ontopic_index(work: Path, fold: str, titles: set[str], reuse: bool) -> Path:
+    """The fold's articles, every other paragraph (the even-numbered ones)."""
+    directory = work / f"ontopic-{fold}"
+    if not (reuse and (directory / "CURRENT").exists()):
+        from citebot.index.embed.embedders import make_embedder
+
+        articles = [a for a in squad_articles(SQUAD) if a.title in titles and int(a.id.rsplit("/", 1)[1]) % 2 == 0]
+        write(directory, make_embedder(DEFAULT_MODEL), articles, fresh=True)
+    return directory
+
+
 def score_folds(args: argparse.Namespace, sets: dict[str, dict[str, list[dict]]],  # type: ignore[type-arg]
                 halves: dict[str, set[str]]) -> dict[str, dict[str, list[dict]]]:  # type: ignore[type-arg]
     """Every question of every set scored by the fold model that never saw its article."""
@@ -234,13 +273,15 @@ def score_folds(args: argparse.Namespace, sets: dict[str, dict[str, list[dict]]]
         answerability = reranker_for(args.work, answer_model) if answer_model else None
         half_index = index_of(args.work, f"half-{fold}", SQUAD, halves[fold], args.reuse)
         where = {"retrieval": all_index, "unrelated+": half_index, "unrelated-": half_index, "squad2": v2_index}
+        if "ontopic+" in sets[fold]:
+            where["ontopic+"] = where["ontopic-"] = ontopic_index(args.work, fold, halves[fold], args.reuse)
         recs[fold] = {}
         for name, qs in sets[fold].items():
             answerer = answerer_at(where[name])
             t0 = time.perf_counter()
             recs[fold][name] = [record(answerer, reranker, q, args.rerank_top, answerability) for q in qs]
             for r, q in zip(recs[fold][name], qs, strict=True):
-                r["answerable"] = 0 if (name == "unrelated-" or q["impossible"]) else 1
+                r["answerable"] = 0 if (name in ("unrelated-", "ontopic-") or q["impossible"]) else 1
             print(f"fold {fold}: {name}: {len(qs)} questions in {time.perf_counter() - t0:.0f}s", flush=True)
     return recs
 
@@ -351,7 +392,10 @@ def main() -> None:
     if args.records:
         recs = json.loads(out.read_text(encoding="utf-8"))
     else:
-        recs = score_folds(args, {fold: sets_of(dev, v2, halves, fold, sample) for fold in FOLDS}, halves)
+        sets = {fold: sets_of(dev, v2, halves, fold, sample) for fold in FOLDS}
+        for fold in FOLDS:
+            sets[fold].update(ontopic_sets(dev, halves, fold, args.per_fold))
+        recs = score_folds(args, sets, halves)
         out.write_text(json.dumps(recs), encoding="utf-8")
     runs = {"this run": recs}
     if base is not None:
@@ -411,6 +455,9 @@ def report(label: str, recs: dict, folds: tuple[str, ...], threshold: float, bes
     print(f"{label}: the shipped confidence (bot/answer.py; threshold {threshold}):")
     for fold in folds:
         print(f"  fold {fold}: {confidence_figures(*shipped_confidence(recs, fold), threshold)}")
+        if "ontopic+" in recs[fold]:
+            print(f"    on topic, not fitted on: {ontopic_figures(recs[fold], threshold)}")
+            print(f"      hybrid alone (the confidence without reranker): {ontopic_figures(recs[fold], threshold, hybrid_confidence)}")
     shipped = [shipped_confidence(recs, f) for f in folds]
     ps_all = np.concatenate([p for pu, _, ps, _ in shipped for p in (pu, ps)])
     ys_all = np.concatenate([y for _, yu, _, ys in shipped for y in (yu, ys)])
@@ -425,6 +472,23 @@ def confidence_figures(pu: np.ndarray, yu: np.ndarray, ps: np.ndarray, ys: np.nd
             f"({(pu < point)[yu == 0].mean():.1%} at the threshold answering {ANSWERED:.1%}); "
             f"squad2 AUROC {auroc(ps, ys):.3f} ({int((ys == 0).sum())} impossible), abstains on "
             f"{(ps < threshold)[ys == 0].mean():.1%} of them, answers {(ps >= threshold)[ys == 1].mean():.1%}")
+
+
+def hybrid_confidence(signals: dict[str, float]) -> float:
+    """The confidence bot/answer.py gives without a reranker (its retrieval signals are in every record)."""
+    return confidence({k: v for k, v in signals.items() if k != "rerank_max"})
+
+
+def ontopic_figures(fold_recs: dict, threshold: float, conf=confidence) -> str:  # type: ignore[no-untyped-def,type-arg]
+    """The on-topic check of a fold: questions of indexed paragraphs against questions of left-out
+    ones, at ``threshold`` and at the point answering ANSWERED of the unrelated sets' answerable ones."""
+    pos = np.asarray([conf(r["signals"]) for r in fold_recs["ontopic+"]])
+    neg = np.asarray([conf(r["signals"]) for r in fold_recs["ontopic-"]])
+    point = np.quantile([conf(r["signals"]) for r in fold_recs["unrelated+"]], 1 - ANSWERED)
+    scores, labels = np.concatenate([pos, neg]), np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
+    return (f"AUROC {auroc(scores, labels):.3f}, answers {(pos >= threshold).mean():.1%} of {len(pos)} answerable, "
+            f"abstains on {(neg < threshold).mean():.1%} of {len(neg)} not answered ({(neg < point).mean():.1%} "
+            f"at the unrelated sets' {ANSWERED:.1%}-answered point)")
 
 
 def shipped_confidence(recs: dict, fold: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[type-arg]
