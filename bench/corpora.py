@@ -26,6 +26,11 @@ def squad_articles(path: Path = SQUAD, limit: int | None = None) -> list[Article
     return out
 
 
+def paragraph_number(article_id: str) -> int:
+    """The paragraph's position in its SQuAD article, from the id ``squad_articles`` gives it."""
+    return int(article_id.rsplit("/", 1)[1])
+
+
 def corpus(name: str, limit: int | None = None) -> list[Article]:
     if name == "squad":
         if not SQUAD.is_file():

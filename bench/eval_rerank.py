@@ -38,15 +38,17 @@ shipped): the signal "answerable", which --fit --features can include.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from bench.corpora import ROOT, SHARED, SQUAD, squad_articles
+from bench.corpora import ROOT, SHARED, SQUAD, paragraph_number
 from bench.eval_squad import auroc, build, fit_logistic, questions
 from bench.timing import p50_p90
 from citebot.bot.answer import (
@@ -61,6 +63,7 @@ from citebot.bot.answer import (
 from citebot.index.embed.embedders import DEFAULT_MODEL
 from citebot.index.embed.onnx_encoder import query_embedder
 from citebot.index.ingest.files import load
+from citebot.index.records import Article
 from citebot.index.search.rerank import (
     ARTIFACT,
     FUSE_WEIGHT,
@@ -163,10 +166,11 @@ def confidence_of(x: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
     return 1 / (1 + np.exp(-(x @ w + b)))
 
 
-def index_of(work: Path, name: str, path: Path, titles: set[str] | None, reuse: bool) -> Path:
+def index_of(work: Path, name: str, path: Path, titles: set[str] | None, reuse: bool,
+             keep: Callable[[Article], bool] | None = None) -> Path:
     directory = work / name
     if not (reuse and (directory / "CURRENT").exists()):
-        build(directory, path, titles, DEFAULT_MODEL)
+        build(directory, path, titles, DEFAULT_MODEL, keep=keep)
     return directory
 
 
@@ -222,8 +226,11 @@ def sets_of(dev: list[dict], v2: list[dict], halves: dict[str, set[str]], fold: 
             "squad2": [q for q in v2 if q["title"] in held]}
 
 
-def paragraph_of(q: dict) -> int:  # type: ignore[type-arg]
-    return int(q["article"].rsplit("/", 1)[1])
+@functools.cache
+def indexed_text() -> dict[str, str]:
+    """Per SQuAD article, the text of the paragraphs the on-topic index holds (the even-numbered ones), lower case."""
+    data = json.loads(SQUAD.read_text(encoding="utf-8"))
+    return {doc["title"]: " ".join(p["context"] for p in doc["paragraphs"][0::2]).lower() for doc in data["data"]}
 
 
 def ontopic_sets(dev: list[dict], halves: dict[str, set[str]], fold: str, per_fold: int,  # type: ignore[type-arg]
@@ -232,28 +239,16 @@ def ontopic_sets(dev: list[dict], halves: dict[str, set[str]], fold: str, per_fo
     they were): questions of the indexed (even-numbered) paragraphs, and questions of the others whose
     answers no indexed paragraph of their article contains (letter case ignored)."""
     rng = random.Random(f"{seed}-{fold}")
-    data = json.loads(SQUAD.read_text(encoding="utf-8"))
-    indexed = {doc["title"]: " ".join(p["context"] for p in doc["paragraphs"][0::2]).lower() for doc in data["data"]}
+    indexed = indexed_text()
     held = [q for q in dev if q["title"] in halves[fold]]
-    answered = [q for q in held if paragraph_of(q) % 2 == 0]
-    unanswered = [q for q in held if paragraph_of(q) % 2 == 1
+    answered = [q for q in held if paragraph_number(q["article"]) % 2 == 0]
+    unanswered = [q for q in held if paragraph_number(q["article"]) % 2 == 1
                   and not any(a.lower() in indexed[q["title"]] for a in q["answers"])]
 
     def sample(qs: list[dict]) -> list[dict]:  # type: ignore[type-arg]
         return qs if not per_fold or len(qs) <= per_fold else rng.sample(qs, per_fold)
 
     return {"ontopic+": sample(answered), "ontopic-": sample(unanswered)}
-
-
-def ontopic_index(work: Path, fold: str, titles: set[str], reuse: bool) -> Path:
-    """The fold's articles, every other paragraph (the even-numbered ones)."""
-    directory = work / f"ontopic-{fold}"
-    if not (reuse and (directory / "CURRENT").exists()):
-        from citebot.index.embed.embedders import make_embedder
-
-        articles = [a for a in squad_articles(SQUAD) if a.title in titles and int(a.id.rsplit("/", 1)[1]) % 2 == 0]
-        write(directory, make_embedder(DEFAULT_MODEL), articles, fresh=True)
-    return directory
 
 
 def score_folds(args: argparse.Namespace, sets: dict[str, dict[str, list[dict]]],  # type: ignore[type-arg]
@@ -273,8 +268,8 @@ def score_folds(args: argparse.Namespace, sets: dict[str, dict[str, list[dict]]]
         answerability = reranker_for(args.work, answer_model) if answer_model else None
         half_index = index_of(args.work, f"half-{fold}", SQUAD, halves[fold], args.reuse)
         where = {"retrieval": all_index, "unrelated+": half_index, "unrelated-": half_index, "squad2": v2_index}
-        if "ontopic+" in sets[fold]:
-            where["ontopic+"] = where["ontopic-"] = ontopic_index(args.work, fold, halves[fold], args.reuse)
+        where["ontopic+"] = where["ontopic-"] = index_of(args.work, f"ontopic-{fold}", SQUAD, halves[fold], args.reuse,
+                                                         keep=lambda a: paragraph_number(a.id) % 2 == 0)
         recs[fold] = {}
         for name, qs in sets[fold].items():
             answerer = answerer_at(where[name])

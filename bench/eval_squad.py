@@ -16,6 +16,7 @@ import io
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from citebot.bot.answer import CONFIDENCE_BIAS, CONFIDENCE_WEIGHTS
 from citebot.bot.cli import run
 from citebot.bot.config import Settings
 from citebot.index.embed.embedders import DEFAULT_MODEL, Embedder, make_embedder
+from citebot.index.records import Article
 from citebot.index.store.writer import write
 
 
@@ -41,8 +43,10 @@ def questions(path: Path) -> list[dict]:  # type: ignore[type-arg]
     return out
 
 
-def build(index_dir: Path, path: Path, titles: set[str] | None, model: str, embedder: Embedder | None = None) -> None:
-    articles = [a for a in squad_articles(path) if titles is None or a.title in titles]
+def build(index_dir: Path, path: Path, titles: set[str] | None, model: str, embedder: Embedder | None = None,
+          keep: Callable[[Article], bool] | None = None) -> None:
+    """An index of the SQuAD paragraphs of ``titles`` (all when None) that ``keep`` accepts (all when None)."""
+    articles = [a for a in squad_articles(path) if (titles is None or a.title in titles) and (keep is None or keep(a))]
     t0 = time.perf_counter()
     report = write(index_dir, embedder or make_embedder(model), articles, fresh=True)
     print(f"indexed {report.articles_total} paragraphs, {report.sentences_total} sentences "
