@@ -3,6 +3,7 @@
     .venv/bin/python train/reranker/train.py --runs even,odd     # fold artifacts in /tmp/citebot-train
     .venv/bin/python -m bench.eval_rerank [--per-fold 600] [--reuse] [--fit]
     .venv/bin/python -m bench.eval_rerank --records --fit --features rerank_max,max_dense,...   # refit only
+    .venv/bin/python -m bench.eval_rerank --records --fit --fit-ontopic   # refit on the on-topic sets too
     .venv/bin/python -m bench.eval_rerank --records --fit-one value_conflict   # one weight, the others held
     .venv/bin/python -m bench.eval_rerank --folds even --folds-dir /tmp/try --baseline /tmp/citebot-eval/rerank-records.json
                                      # a quick check of one new fold model against a saved run, same questions
@@ -23,7 +24,8 @@ halves), "odd" without the odd ones. Per fold:
                how the confidence carries to a kind of unanswerable question it was not fitted on
 Then the confidence model (RERANKED_WEIGHTS in bot/answer.py) is fitted on the pooled
 out-of-fold scores (--fit prints it; --features chooses the signals) and checked cross-fitted (fit on
-one fold, scored on the other); --fit-one fits one signal's weight alone, the others held. Every
+one fold, scored on the other; the on-topic sets are scored too, and --fit-ontopic fits on them as well);
+--fit-one fits one signal's weight alone, the others held. Every
 question's retrieval, logits, signals and the texts of the sentences the reranker read are kept in
 --work/rerank-records.json; --records refits from them without scoring again. Finally our newsroom
 questions (bench/newsroom_questions.json, never trained on) over the project's samples and
@@ -281,26 +283,43 @@ def score_folds(args: argparse.Namespace, sets: dict[str, dict[str, list[dict]]]
     return recs
 
 
-def fit_confidence(candidates: list[str], conf_sets, threshold: float) -> None:  # type: ignore[no-untyped-def]
+def fit_confidence(candidates: list[str], conf_sets, threshold: float, topic_sets=None,  # type: ignore[no-untyped-def]
+                   fit_topic: bool = False) -> None:
     """The confidence model over ``candidates``, fitted on the unrelated-article and SQuAD 2.0 sets
-    together. (Fitted on the unrelated sets alone, where similarity separates almost everything, the
+    together (``fit_topic``: and the on-topic sets, which are otherwise only scored). (Fitted on the
+    unrelated sets alone, where similarity separates almost everything, the
     weights grow steep: 96% abstention at 97% answered out of fold, but our newsroom near misses got
     confidence 0.97-1.00.) Cross-fitted first (fit on one fold, scored on the other), then on both
-    folds, with the bias moved so that ``threshold`` answers ANSWERED of the answerable questions."""
-    print(f"  fitting over {candidates}:")
+    folds, with the bias moved so that ``threshold`` answers ANSWERED of the answerable questions.
+    ``topic_sets(fold, names)``: a fold's on-topic inputs and labels, or None where it has none."""
+    print(f"  fitting over {candidates}" + (" (on-topic sets included)" if fit_topic else "") + ":")
     sets = {fold: conf_sets(fold, candidates) for fold in FOLDS}
+    topic = {fold: topic_sets(fold, candidates) if topic_sets else None for fold in FOLDS}
+    if fit_topic and any(t is None for t in topic.values()):
+        raise SystemExit("--fit-ontopic: these records have no on-topic sets (score them again)")
+
+    def data(folds: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        parts = [(sets[f][0], sets[f][1]) for f in folds] + [(sets[f][2], sets[f][3]) for f in folds]
+        if fit_topic:
+            parts += [topic[f] for f in folds]  # type: ignore[misc]
+        return np.vstack([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+
     for train, test in (("even", "odd"), ("odd", "even")):
-        xu, yu, xs, ys = sets[train]
-        w, b = fit_logistic(np.vstack([xu, xs]), np.concatenate([yu, ys]))
+        w, b = fit_logistic(*data((train,)))
         xu, yu, xs, ys = sets[test]
         pu, ps = confidence_of(xu, w, b), confidence_of(xs, w, b)
         point = np.quantile(pu[yu == 1], 1 - ANSWERED)
+        on_topic = ""
+        if topic[test] is not None:
+            xt, yt = topic[test]  # type: ignore[misc]
+            pt = confidence_of(xt, w, b)
+            on_topic = f"; on topic AUROC {auroc(pt, yt):.3f}, abstains on {(pt < point)[yt == 0].mean():.1%} of not answered"
         print(f"  cross-fitted (fit on {train}, scored on {test}): unrelated AUROC {auroc(pu, yu):.3f}, squad2 AUROC "
               f"{auroc(ps, ys):.3f}; answering {ANSWERED:.1%} of answerable it abstains on {(pu < point)[yu == 0].mean():.1%} "
-              f"of unrelated")
+              f"of unrelated{on_topic}")
     xu = np.vstack([sets[f][0] for f in FOLDS])
     yu = np.concatenate([sets[f][1] for f in FOLDS])
-    w, b = fit_logistic(np.vstack([xu] + [sets[f][2] for f in FOLDS]), np.concatenate([yu] + [sets[f][3] for f in FOLDS]))
+    w, b = fit_logistic(*data(FOLDS))
     z = xu @ w + b
     b += math.log(threshold / (1 - threshold)) - float(np.quantile(z[yu == 1], 1 - ANSWERED))
     print("  fitted on both folds: weights {" + ", ".join(f'"{k}": {v:.4g}' for k, v in zip(candidates, w, strict=True))
@@ -350,6 +369,8 @@ def main() -> None:
     ap.add_argument("--per-fold", type=int, default=600, help="questions sampled per fold and set (0: all)")
     ap.add_argument("--reuse", action="store_true", help="reuse indexes already built in --work")
     ap.add_argument("--fit", action="store_true", help="print the fitted confidence model and fusion weight")
+    ap.add_argument("--fit-ontopic", action="store_true",
+                    help="--fit on the on-topic sets too (otherwise they are only scored, cross-fitted)")
     ap.add_argument("--threshold", type=float, default=DEFAULT_ABSTAIN_BELOW)
     ap.add_argument("--news-only", action="store_true")
     ap.add_argument("--artifact", type=Path, default=ARTIFACT, help="the reranker (.npz) the newsroom check uses")
@@ -404,7 +425,8 @@ def main() -> None:
         if args.folds != FOLDS:
             print("\n(--fit needs both folds: cross-fitting fits on one and scores the other)")
         else:
-            fit_confidence(candidates, lambda fold, names: conf_sets(recs, fold, names), args.threshold)
+            fit_confidence(candidates, lambda fold, names: conf_sets(recs, fold, names), args.threshold,
+                           lambda fold, names: topic_set(recs, fold, names), args.fit_ontopic)
     if args.fit_one:
         if args.folds != FOLDS:
             print("\n(--fit-one needs both folds: it fits on one and scores the other)")
@@ -426,6 +448,14 @@ def confidence_sets(recs: dict, fold: str, inputs) -> tuple[np.ndarray, np.ndarr
 def conf_sets(recs: dict, fold: str, names: list[str] = FEATURES) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[type-arg]
     """The confidence's inputs (the signals ``names``) and labels of a fold."""
     return confidence_sets(recs, fold, lambda rs: features(rs, names))
+
+
+def topic_set(recs: dict, fold: str, names: list[str] = FEATURES) -> tuple[np.ndarray, np.ndarray] | None:  # type: ignore[type-arg]
+    """A fold's on-topic inputs (the signals ``names``) and labels, or None for records scored before the check."""
+    if "ontopic+" not in recs[fold]:
+        return None
+    rs = recs[fold]["ontopic+"] + recs[fold]["ontopic-"]
+    return features(rs, names), np.asarray([r["answerable"] for r in rs])
 
 
 def report(label: str, recs: dict, folds: tuple[str, ...], threshold: float, best_weight: bool) -> None:  # type: ignore[type-arg]

@@ -97,3 +97,41 @@ def test_answer_spans_map_to_their_tokens(train) -> None:  # type: ignore[no-unt
     assert (batch["start"][r], batch["end"][r], batch["span_weight"][r]) == (0, 0, 1.0)  # no answer: [CLS]
     r = row["q21"]
     assert batch["span_weight"][r] == 0.0  # the answer was cut off with the passage: no span target
+
+
+class BagOfWords:
+    """The training script's encoder interface over the test embedder (no model)."""
+
+    def encode(self, texts: list[str], **_: object):  # type: ignore[no-untyped-def]
+        from citebot.index.embed.embedders import HashEmbedder
+
+        return HashEmbedder().encode(texts)
+
+
+def test_hard_recipe_weights_the_articles_other_paragraphs_and_skips_their_answer_text(train) -> None:  # type: ignore[no-untyped-def]
+    def question(qid: str, text: str, pos: set[int], answers: list[str], impossible: bool = False) -> dict:  # type: ignore[type-arg]
+        return {"id": qid, "q": text, "pos": pos, "impossible": impossible, "spans": {}, "answers": answers}
+
+    paragraphs = [
+        {"group": "Bridge", "title": "Bridge", "sentences": ["The bridge opened in 1990 over the river.", "It is long."],
+         "questions": [question("q1", "When did the bridge open over the river?", {0}, ["1990"]),
+                       question("q2", "When did the bridge close over the river?", set(), [], impossible=True)]},
+        {"group": "Bridge", "title": "Bridge", "questions": [],
+         "sentences": ["When did the bridge open over the river? In 1990.", "The bridge over the river did open with music.",
+                       "Crowds came to the river when the bridge did open.", "The bridge over the river open day was cold."]},
+        {"group": "Cats", "title": "Cats", "sentences": ["Cats sleep a lot."], "questions": []},
+    ]
+
+    def pairs_of(recipe) -> dict[tuple[str, str], tuple[int, float]]:  # type: ignore[no-untyped-def]
+        made = train.make_pairs(paragraphs, BagOfWords(), random.Random(0), recipe)
+        return {(p.qid, p.text.split(" | ", 1)[-1]): (p.label, p.weight) for p in made}
+
+    shipped, hard = pairs_of(train.Recipe()), pairs_of(train.HARD)
+    other = paragraphs[1]["sentences"]
+    assert {w for _, w in shipped.values()} == {1.0}  # the shipped recipe weighs every pair alike
+    assert sum(("q1", s) in shipped for s in other) == 2  # two of the other paragraph's sentences
+    assert hard[("q1", "The bridge opened in 1990 over the river.")] == (1, 1.0)
+    assert ("q1", other[0]) not in hard  # it holds the answer's text "1990": it may answer the question
+    assert [hard[("q1", s)] for s in other[1:]] == [(0, 2.0)] * 3  # three, not two, and at twice the weight
+    assert ("q1", "Cats sleep a lot.") in hard and hard[("q1", "Cats sleep a lot.")][1] == 1.0
+    assert {w for (qid, _), (_, w) in hard.items() if qid == "q2"} == {2.0}  # written to be unanswerable

@@ -1,5 +1,6 @@
-"""Train citebot's built-in reranker (never run by CI; on 2 CPU cores about 25 minutes for the
-shipped artifact, about 55 for the two cross-validation folds and the artifact).
+"""Train citebot's built-in reranker (never run by CI; on 2 CPU cores 25-45 minutes for the
+shipped artifact, 55-80 for the two cross-validation folds: this machine's speed has varied from 3 to
+1.8 steps/s, and every 200 steps the script prints its rate and the minutes left).
 
     ./setup.sh                                                  # citebot with the CPU build of torch
     .venv/bin/python train/reranker/train.py                    # the shipped artifact (index/models/)
@@ -35,6 +36,16 @@ span score itself (best span minus no-answer) separates answerable from unanswer
 better than the logit (held-out pairs 0.618 / 0.561 against 0.618 / 0.554), and as an extra confidence
 feature it moved no cross-fitted figure by more than a point, so only the logit is exported. --span 1
 was a wash (MRR@10 0.839 / 0.851 per fold against 0.837 / 0.854).
+--hard trains on harder negatives from the question's own article (the on-topic check's confident
+wrong answers, bench/eval_rerank.py, are sentences of another paragraph about the same thing): the
+three closest sentences of its other paragraphs instead of two, at loss weight 2, leaving out those
+that contain a gold answer's text (they may well answer it, and were labelled 0); and every pair of a
+question written to be unanswerable at weight 2 (86,900 pairs instead of 75,419). Not adopted (out of
+fold, bench/eval_rerank.py, the same questions, fold even / odd): MRR@10 0.845 / 0.850 against 0.848 /
+0.860, R@1 0.777 against 0.790 pooled; the best logit alone separates the on-topic check's questions
+hardly better (AUROC 0.883 / 0.869 against 0.873 / 0.870), and the confidence does worse: answering 97.5%
+it abstains on 33.8% / 44.0% of them (37.5% / 45.3%) and on 92.7% / 94.2% of unrelated questions (94.5% /
+94.7%); SQuAD 2.0 AUROC 0.666 / 0.640 (0.663 / 0.642).
 --listwise W adds, per question, W times a softmax loss
 over its candidates and a learned "no answer" logit (target: the answer sentence, or "no answer"
 for a question written to be unanswerable). Not adopted (weight 1, out of fold): MRR@10 0.843
@@ -105,6 +116,8 @@ IMPOSSIBLE_WEIGHT = 2.0  # answerability task: loss weight of a written-to-be-un
 UNRELATED_SHARE = 0.3  # answerability task: share of answerable questions also paired with another article's window
 SWAP_SHARE, NEGATION_SHARE = 0.5, 0.2  # answerability task: shares of answerable questions also made unanswerable
 SPAN = 0.5  # weight of the answer-span loss beside the BCE (--span; the head is a training aid, not shipped)
+ARTICLE_NEGATIVES = 2  # rank task: closest sentences of other paragraphs of the question's article, as negatives
+ARTICLE_WEIGHT = 1.0  # rank task: their loss weight (--hard: see the docstring)
 EPOCHS = 2  # passes over the pairs (fold even MRR@10 with the span loss: one 0.837, two 0.845; --epochs)
 SPAN_TOKENS = 30  # longest answer span the span score considers
 AUXILIARY = re.compile(r"\b(?:did|does|do|was|were|is|are|has|have|had|can|could|will|would)\b")
@@ -179,7 +192,20 @@ def embedded(paragraphs: list[dict], encoder) -> Embedded:  # type: ignore[no-un
                     encoder.encode([q["q"] for _, q in questions], batch_size=64, normalize_embeddings=True, convert_to_numpy=True))
 
 
-def make_pairs(paragraphs: list[dict], encoder, rng: random.Random) -> list[Pair]:  # type: ignore[no-untyped-def,type-arg]
+@dataclass(frozen=True)
+class Recipe:
+    """The rank task's negatives from the question's own article (--hard)."""
+    article_negatives: int = ARTICLE_NEGATIVES
+    article_weight: float = ARTICLE_WEIGHT
+    impossible_weight: float = 1.0  # a written-to-be-unanswerable question's pairs
+    skip_answer_text: bool = False  # leave out other paragraphs' sentences that contain a gold answer's text
+
+
+HARD = Recipe(article_negatives=3, article_weight=2.0, impossible_weight=2.0, skip_answer_text=True)
+
+
+def make_pairs(paragraphs: list[dict], encoder, rng: random.Random,  # type: ignore[no-untyped-def,type-arg]
+               recipe: Recipe = Recipe()) -> list[Pair]:
     e = embedded(paragraphs, encoder)
     texts, owner, offset, groups, svec, questions, qvec = e.texts, e.owner, e.offset, e.groups, e.svec, e.questions, e.qvec
     pairs: list[Pair] = []
@@ -190,8 +216,10 @@ def make_pairs(paragraphs: list[dict], encoder, rng: random.Random) -> list[Pair
         own = sorted((j for j in range(lo, hi) if j not in chosen), key=lambda j: -float(svec[j] @ v))
         chosen |= set(own[: 4 if q["impossible"] else 3])
         same_article = np.flatnonzero((groups == para["group"]) & (owner != pi))
+        if recipe.skip_answer_text and q["answers"]:
+            same_article = same_article[[not any(a in texts[j].lower() for a in q["answers"]) for j in same_article]]
         if same_article.size:
-            best = same_article[np.argsort(-(svec[same_article] @ v))[:2]]
+            best = same_article[np.argsort(-(svec[same_article] @ v))[: recipe.article_negatives]]
             chosen |= {int(j) for j in best}
         others = np.flatnonzero(groups != para["group"])
         if others.size:
@@ -202,7 +230,9 @@ def make_pairs(paragraphs: list[dict], encoder, rng: random.Random) -> list[Pair
             found = q["spans"].get(j - lo) if label else None
             at = len(text) - len(texts[j])  # the sentence ends the passage, after the title
             span = None if found is None else (at + found[0], at + found[1])
-            pairs.append(Pair(q["q"], text, label, para["group"], q["id"], q["impossible"], span=span))
+            same_article_other = owner[j] != pi and groups[j] == para["group"]
+            weight = recipe.impossible_weight if q["impossible"] else recipe.article_weight if same_article_other else 1.0
+            pairs.append(Pair(q["q"], text, label, para["group"], q["id"], q["impossible"], weight=weight, span=span))
     return pairs
 
 
@@ -479,7 +509,8 @@ def train_run(name: str, base: str, batches: list[dict], pairs: list[Pair], held
             running = 0.98 * running + 0.02 * float(loss.detach()) if step > 1 else float(loss.detach())
             if step % 200 == 0:
                 rate = step / (time.perf_counter() - t0)
-                print(f"  [{name}] epoch {epoch + 1} step {step}/{steps} loss {running:.4f} ({rate:.1f} steps/s)", flush=True)
+                print(f"  [{name}] epoch {epoch + 1} step {step}/{steps} loss {running:.4f} ({rate:.1f} steps/s, "
+                      f"about {(steps - step) / rate / 60:.0f} min to go)", flush=True)
     bert.eval()
     artifact: dict[str, np.ndarray] = {}
     for key, a in adapters.items():
@@ -589,6 +620,8 @@ def main() -> None:
     ap.add_argument("--span", type=float, default=SPAN,
                     help="rank task: weight of the answer-span loss (start/end logits over the passage, [CLS] for no "
                          "answer; 0: without it, the earlier recipe)")
+    ap.add_argument("--hard", action="store_true",
+                    help=f"rank task: harder negatives from the question's article ({HARD}; see the docstring)")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: only the first N pairs")
     ap.add_argument("--task", choices=sorted(TASKS), default="rank",
                     help="rank: the reranker (sentence answers the question); answer: the answerability model "
@@ -608,7 +641,10 @@ def main() -> None:
     from sentence_transformers import SentenceTransformer
 
     encoder = SentenceTransformer(base, device="cpu")
-    pairs = (make_pairs if args.task == "rank" else make_windows)(paragraphs, encoder, random.Random(SEED))
+    if args.task == "rank":
+        pairs = make_pairs(paragraphs, encoder, random.Random(SEED), HARD if args.hard else Recipe())
+    else:
+        pairs = make_windows(paragraphs, encoder, random.Random(SEED))
     if args.limit:
         pairs = pairs[: args.limit]
     n_q = len({p.qid for p in pairs})

@@ -1,0 +1,55 @@
+"""bench/eval_rerank.py's confidence refit over saved records (synthetic records; no model, no ../shared)."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from bench.eval_rerank import fit_confidence, topic_set
+
+
+def records(seed: int, with_topic: bool = True) -> dict:  # type: ignore[type-arg]
+    """A fold's records: the signal "dense" separates the unrelated and SQuAD 2.0 sets, only "logit" the on-topic ones."""
+    rng = random.Random(seed)
+
+    def rec(answerable: int, dense: float, logit: float) -> dict:  # type: ignore[type-arg]
+        return {"answerable": answerable, "signals": {"dense": dense + rng.gauss(0, 0.1), "logit": logit + rng.gauss(0, 0.1)}}
+
+    fold = {"unrelated+": [rec(1, 1.0, rng.gauss(0, 1)) for _ in range(200)],
+            "unrelated-": [rec(0, 0.0, rng.gauss(0, 1)) for _ in range(200)],
+            "squad2": [rec(1, 1.0, rng.gauss(0, 1)) for _ in range(100)] + [rec(0, 0.2, rng.gauss(0, 1)) for _ in range(100)]}
+    if with_topic:
+        fold["ontopic+"] = [rec(1, 1.0, 1.0) for _ in range(100)]
+        fold["ontopic-"] = [rec(0, 1.0, -1.0) for _ in range(100)]
+    return fold
+
+
+def on_topic_aurocs(output: str) -> list[float]:
+    return [float(x) for x in re.findall(r"on topic AUROC ([0-9.]+)", output)]
+
+
+def test_the_refit_scores_the_on_topic_sets_and_fits_on_them_only_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.eval_rerank import conf_sets
+
+    recs = {"even": records(1), "odd": records(2)}
+    names = ["dense", "logit"]
+    x, y = topic_set(recs, "even", names)  # type: ignore[misc]
+    assert x.shape == (200, 2) and y.sum() == 100
+    fit_confidence(names, lambda f, n: conf_sets(recs, f, n), 0.2, lambda f, n: topic_set(recs, f, n))
+    scored = on_topic_aurocs(capsys.readouterr().out)
+    fit_confidence(names, lambda f, n: conf_sets(recs, f, n), 0.2, lambda f, n: topic_set(recs, f, n), fit_topic=True)
+    fitted = on_topic_aurocs(capsys.readouterr().out)
+    assert len(scored) == len(fitted) == 2  # cross-fitted: each fold scored by the other's fit
+    assert max(scored) < 0.8 and min(fitted) > 0.95  # only a fit on them learns that "logit" separates them
+
+
+def test_records_without_the_on_topic_sets_are_scored_without_them_and_cannot_be_fitted_on() -> None:
+    from bench.eval_rerank import conf_sets
+
+    recs = {"even": records(1, with_topic=False), "odd": records(2, with_topic=False)}
+    assert topic_set(recs, "even", ["dense"]) is None
+    fit_confidence(["dense"], lambda f, n: conf_sets(recs, f, n), 0.2, lambda f, n: topic_set(recs, f, n))
+    with pytest.raises(SystemExit, match="no on-topic sets"):
+        fit_confidence(["dense"], lambda f, n: conf_sets(recs, f, n), 0.2, lambda f, n: topic_set(recs, f, n), fit_topic=True)
