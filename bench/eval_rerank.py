@@ -387,6 +387,8 @@ def main() -> None:
     args.folds = tuple(f for f in FOLDS if f in args.folds.split(","))
     if not args.folds:
         ap.error(f"--folds: choose from {', '.join(FOLDS)}")
+    if args.fit_ontopic and not args.fit:
+        ap.error("--fit-ontopic goes with --fit")
     if args.baseline and not args.baseline.is_file():
         ap.error(f"--baseline: no such file: {args.baseline}")
     args.work.mkdir(parents=True, exist_ok=True)
