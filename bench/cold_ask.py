@@ -1,4 +1,4 @@
-"""Cold `citebot ask`: the ONNX query path (with and without the reranker) next to the
+"""Cold `citebot ask`: the ONNX query path (as shipped, with the reranker alone, without it) next to the
 sentence-transformers (torch) path.
 
     .venv/bin/python -m bench.cold_ask [--runs 5] [--agreement 5609]
@@ -25,7 +25,7 @@ from citebot.bot.answer import Answerer
 from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
 from citebot.index.embed.onnx_encoder import ENCODER_DIR, OnnxQueryEmbedder
 from citebot.index.ingest.files import load, make_article
-from citebot.index.search.rerank import ensure_export
+from citebot.index.search.rerank import ARTIFACT, ensure_export
 from citebot.index.store.reader import IndexReader
 from citebot.index.store.writer import write
 
@@ -73,9 +73,11 @@ def main() -> None:
         for name, index_dir in (("small", small), ("large", large)):
             ensure_export(index_dir, "builtin")  # as `citebot index build` does
             full_wall, full_rss = cold(index_dir, "auto", args.runs, "builtin")
+            alone_wall, _ = cold(index_dir, "auto", args.runs, str(ARTIFACT))  # the same reranker by path: no answerability model
             onnx_wall, onnx_rss = cold(index_dir, "auto", args.runs)
             torch_wall, torch_rss = cold(index_dir, "torch", args.runs)
-            print(f"{name}: cold ask as shipped (ONNX + reranker) {full_wall:.2f}s ({full_rss:.0f} MiB) | without reranker "
+            print(f"{name}: cold ask as shipped (ONNX + reranker + answerability) {full_wall:.2f}s ({full_rss:.0f} MiB) | "
+                  f"reranker alone {alone_wall:.2f}s | without reranker "
                   f"{onnx_wall:.2f}s ({onnx_rss:.0f} MiB) | sentence-transformers {torch_wall:.2f}s "
                   f"({torch_rss:.0f} MiB) | ONNX {torch_wall / onnx_wall:.1f}x faster")
         if SQUAD.is_file() and args.agreement:

@@ -33,8 +33,9 @@ questions (bench/newsroom_questions.json, never trained on) over the project's s
 questions as a full run; no cross-fitting); --baseline prints a saved run's figures on the same
 questions beside them (a paired comparison: the differences are far less noisy than either figure;
 the newsroom check is skipped). --rerank-top N reads N candidates instead of the shipped 10.
---answer-dir D also scores the fold answerability models in D (train.py --task answer; tried, not
-shipped): the signal "answerable", which --fit --features can include.
+--answer-dir D also scores the fold answerability models in D (train.py --task answer): the signal
+"answerable" of the shipped confidence (ANSWERABLE_WEIGHTS, used when records have it), which --fit
+--features can include.
 """
 
 from __future__ import annotations
@@ -67,16 +68,17 @@ from citebot.index.embed.onnx_encoder import query_embedder
 from citebot.index.ingest.files import load
 from citebot.index.records import Article
 from citebot.index.search.rerank import (
+    ANSWERABILITY,
     ARTIFACT,
     FUSE_WEIGHT,
     RERANK_TOP,
     OnnxReranker,
+    answerable,
     export,
     export_dir,
     has_export,
     rerank,
 )
-from citebot.index.search.rerank_text import passage, window
 from citebot.index.store.reader import IndexReader
 from citebot.index.store.writer import write
 
@@ -93,12 +95,13 @@ def reranker_for(work: Path, artifact: Path) -> OnnxReranker:
     return OnnxReranker(export_dir(work, artifact))
 
 
-def answerable(reader, model: OnnxReranker, question: str, reranked) -> float:  # type: ignore[no-untyped-def]
-    """An answerability model's logit (train.py --task answer; tried, not shipped) for the window around
-    the sentence the reranker scored best: "title | before sentence after"."""
-    best = max((h for h in reranked.hits if "rerank" in h.extra), key=lambda h: float(h.extra["rerank"]))
-    before, after = reader.contexts([best.sentence_id])[0]
-    return float(model.score(question, [passage(window(best.text, before, after), best.title)])[0])
+def shipped_reranker(work: Path, artifact: Path) -> OnnxReranker:
+    """The reranker the newsroom check asks with: the shipped one with its answerability model, as
+    `citebot ask` has it (another --artifact alone)."""
+    reranker = reranker_for(work, artifact)
+    if artifact == ARTIFACT and ANSWERABILITY.is_file():
+        reranker.answerability = reranker_for(work, ANSWERABILITY)
+    return reranker
 
 
 def record(answerer: Answerer, reranker: OnnxReranker, q: dict, top: int = RERANK_TOP,  # type: ignore[type-arg]
@@ -394,7 +397,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     candidates = args.features.split(",")
     if args.news_only:
-        newsroom(reranker_for(args.work, args.artifact), args.work, args.reuse)
+        newsroom(shipped_reranker(args.work, args.artifact), args.work, args.reuse)
         return
     dev = questions(SQUAD)
     v2 = questions(SQUAD2)
@@ -436,7 +439,7 @@ def main() -> None:
             fit_one(args.fit_one, lambda fold, names: conf_sets(recs, fold, names))
     print(f"\nper-question records: {out}")
     if args.artifact.is_file() and base is None:  # the quick paired check skips the newsroom questions
-        newsroom(reranker_for(args.work, args.artifact), args.work, args.reuse)
+        newsroom(shipped_reranker(args.work, args.artifact), args.work, args.reuse)
 
 
 def confidence_sets(recs: dict, fold: str, inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def,type-arg]
@@ -503,7 +506,7 @@ def confidence_figures(pu: np.ndarray, yu: np.ndarray, ps: np.ndarray, ys: np.nd
 
 def hybrid_confidence(signals: dict[str, float]) -> float:
     """The confidence bot/answer.py gives without a reranker (its retrieval signals are in every record)."""
-    return confidence({k: v for k, v in signals.items() if k != "rerank_max"})
+    return confidence({k: v for k, v in signals.items() if k not in ("rerank_max", "answerable")})
 
 
 def ontopic_figures(fold_recs: dict, threshold: float, conf=confidence) -> str:  # type: ignore[no-untyped-def,type-arg]

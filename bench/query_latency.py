@@ -3,12 +3,14 @@
     .venv/bin/python -m bench.query_latency [--index-dir /tmp/citebot-eval/all] [--questions 300]
                                             [--encoder auto|torch]
 
-Three paths, all including the question's embedding:
+The paths, all including the question's embedding:
   dense search   embed + FAISS top-10 + fetch those rows (a bare vector search, no answer)
   dense answer   embed + FAISS top-40 + rows, then the same grouping, context and Result as `ask`
                  (what `ask` would cost with dense-only retrieval)
   hybrid ask     `Answerer.ask` without a reranker: dense + BM25 (tantivy) + context signals, grouping, context
-  reranked ask   `Answerer.ask` as `citebot ask` runs it: hybrid ask + the built-in reranker (ONNX)
+  reranked ask   `Answerer.ask` as `citebot ask` runs it: hybrid ask + the built-in reranker (ONNX) and
+                 its answerability model
+  reranker only  the same without the answerability model (printed when the reranker has one)
 The goal of issue 4 compares hybrid ask with dense answer (≤ 1.5×); both ratios are printed. The goal
 of issue 11 is the p50 difference between reranked and hybrid ask (≤ 100 ms).
 Run bench.eval_squad first to build the SQuAD index.
@@ -63,7 +65,14 @@ def main() -> None:
     reader = IndexReader.open(args.index_dir, model=args.model)
     embedder = query_embedder(args.model, args.index_dir, args.encoder)
     hybrid = Answerer(reader, embedder, top_k=10)
-    reranked = Answerer(reader, embedder, top_k=10, reranker=make_reranker(args.reranker, args.index_dir))
+    reranker = make_reranker(args.reranker, args.index_dir)
+    reranked = Answerer(reader, embedder, top_k=10, reranker=reranker)
+    companion = reranker.answerability if reranker is not None else None
+    alone = None  # the built-in reranker without its answerability model: what that model's pass costs
+    if companion is not None:
+        alone = make_reranker(args.reranker, args.index_dir)
+        alone.answerability = None  # type: ignore[union-attr]
+    rerank_only = Answerer(reader, embedder, top_k=10, reranker=alone) if alone is not None else None
     dense = Answerer(reader, embedder, top_k=10)
     dense.search = DenseSearch(reader)  # type: ignore[assignment]
     qs = [q["question"] for q in questions(SQUAD)][:: max(1, 5609 // args.questions)][: args.questions]
@@ -71,28 +80,38 @@ def main() -> None:
         hybrid.ask(q)
         dense.ask(q)
         reranked.ask(q)
+        if rerank_only is not None:
+            rerank_only.ask(q)
     # interleave the paths in rounds so machine noise hits all alike
     bare: list[float] = []
     dense_answer: list[float] = []
     hybrid_ask: list[float] = []
     reranked_ask: list[float] = []
+    rerank_only_ask: list[float] = []
     for start in range(0, len(qs), 25):
         chunk = qs[start: start + 25]
         bare += timed(lambda q: reader.search(embedder.encode([q])[0], 10), chunk)[1]
         dense_answer += timed(dense.ask, chunk)[1]
         hybrid_ask += timed(hybrid.ask, chunk)[1]
         reranked_ask += timed(reranked.ask, chunk)[1]
+        if rerank_only is not None:
+            rerank_only_ask += timed(rerank_only.ask, chunk)[1]
     embed = timed(lambda q: embedder.encode([q]), qs)[1]
     print(f"index: {reader.manifest.articles} articles, {reader.manifest.sentences} sentences; {len(qs)} questions; "
           f"encoder {args.encoder}")
     for name, values in (("embed only", embed), ("dense search", bare), ("dense answer", dense_answer), ("hybrid ask", hybrid_ask),
-                         ("reranked ask", reranked_ask)):
+                         ("reranked ask", reranked_ask), ("reranker only", rerank_only_ask)):
+        if not values:
+            continue
         p50, p90 = p50_p90(values)
         print(f"{name:12s} p50 {p50:6.1f} ms   p90 {p90:6.1f} ms")
     print(f"hybrid ask / dense answer (p50): {statistics.median(hybrid_ask) / statistics.median(dense_answer):.2f}x   "
           f"hybrid ask / dense search (p50): {statistics.median(hybrid_ask) / statistics.median(bare):.2f}x")
     print(f"reranking adds {statistics.median(reranked_ask) - statistics.median(hybrid_ask):.1f} ms to a warm ask (p50 difference; "
           f"reranker {args.reranker})")
+    if rerank_only_ask:
+        print(f"  of which the answerability model's pass {statistics.median(reranked_ask) - statistics.median(rerank_only_ask):.1f} ms "
+              f"(p50 difference to the reranker without it)")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from citebot.index.errors import QuestionError
 from citebot.index.ingest.words import terms
 from citebot.index.records import Hit
 from citebot.index.search.hybrid import HybridSearch, Retrieved, acronyms, answer_type, missing, names
-from citebot.index.search.rerank import Reranker, rerank
+from citebot.index.search.rerank import Reranker, answerable, rerank
 from citebot.index.search.values import value_conflict
 from citebot.index.store.base import Reader
 
@@ -41,6 +41,14 @@ RERANKED_WEIGHTS = {"rerank_max": 0.2449, "max_dense": 3.657, "max_article": 2.2
 # the others held, on the out-of-fold records of the reranker trained with the span loss for one epoch
 # (bench/eval_rerank.py --fit-one value_conflict; -2.68 on the two-epoch reranker's, kept).
 RERANKED_BIAS = -3.134
+# With the built-in reranker and its answerability model (the default; "answerable": its logit for the
+# window around the best sentence): fitted the same way on the fold models' records, the on-topic sets
+# included (bench/eval_rerank.py --fit --fit-ontopic --features ...,answerable), value_conflict's weight
+# held as above (fitted with the others it grows to -8.5 on the evidence of a few questions).
+ANSWERABLE_WEIGHTS = {"rerank_max": 0.2406, "max_dense": 2.875, "max_article": 1.159, "names_missing_any": -1.642,
+                      "words_missing_any": -0.9025, "type_missing": -0.1642, "answerable": 0.3268,
+                      "value_conflict": RERANKED_WEIGHTS["value_conflict"]}
+ANSWERABLE_BIAS = -1.661
 NO_ANSWER = "The articles do not answer this question."  # said by every front end when abstaining
 
 # Grouping: same numbers, and similar enough meaning.
@@ -117,7 +125,8 @@ def validate_question(question: object, max_chars: int) -> str:
 def confidence(signals: dict[str, float]) -> float:
     if not signals:
         return 0.0
-    weights, bias = ((RERANKED_WEIGHTS, RERANKED_BIAS) if "rerank_max" in signals
+    weights, bias = ((ANSWERABLE_WEIGHTS, ANSWERABLE_BIAS) if "answerable" in signals
+                     else (RERANKED_WEIGHTS, RERANKED_BIAS) if "rerank_max" in signals
                      else (CONFIDENCE_WEIGHTS, CONFIDENCE_BIAS))
     z = bias + sum(w * signals.get(name, 0.0) for name, w in weights.items())
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
@@ -235,6 +244,8 @@ class Answerer:
         if self.reranker is not None:
             retrieved = rerank(text, retrieved, self.reranker)
             retrieved.signals.update(evidence_signals(self.reader, text, retrieved))
+            if self.reranker.answerability is not None:
+                retrieved.signals["answerable"] = answerable(self.reader, self.reranker.answerability, text, retrieved)
         groups = [[retrieved.hits[i] for i in members] for members in group(retrieved)[:k]]
         contexts = self.reader.contexts([hits[0].sentence_id for hits in groups])
         answers = [Answer(hits[0].text, round(hits[0].score, 4), citations_for(hits), len({h.article_id for h in hits}),

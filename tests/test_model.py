@@ -170,6 +170,24 @@ def test_shipped_reranker_loads_exports_and_scores_its_reference_pairs(tmp_path:
     assert OnnxReranker(fp32).precision in ("int8", "fp32")
 
 
+def test_shipped_answerability_model_comes_with_the_builtin_reranker(builtin_reranker, sample_answerer) -> None:  # type: ignore[no-untyped-def]
+    from citebot.index.search.rerank import ANSWERABILITY, INT8_TOLERANCE, read_card
+    from citebot.index.search.rerank_text import WINDOW_LENGTH
+
+    assert ANSWERABILITY.stat().st_size < 5_000_000
+    model = builtin_reranker.answerability
+    assert model is not None and model.tokenizer.truncation["max_length"] == WINDOW_LENGTH
+    card = read_card(ANSWERABILITY.with_suffix(".json"))
+    assert card["task"] == "answer" and len(card["reference"]) >= 4
+    for ref in card["reference"]:
+        got = float(model.score(ref["question"], [ref["passage"]])[0])
+        assert abs(got - ref["logit"]) <= INT8_TOLERANCE, (ref, got)
+    result = sample_answerer.ask("Who co-chaired the session?")  # its logit is a signal of the confidence
+    assert "answerable" in result.signals and not result.abstained
+    refused = sample_answerer.ask("What is the capital of Australia?")
+    assert result.signals["answerable"] > refused.signals["answerable"] + 2 and refused.abstained
+
+
 def test_an_artifact_exports_with_the_token_limit_its_card_names(tmp_path: Path) -> None:
     import shutil
 
@@ -204,6 +222,7 @@ def test_onnx_query_encoder_matches_the_model_and_ask_and_unchanged_add_avoid_to
         "import sys, io; from citebot.bot.cli import run; out = io.StringIO(); "
         "code = run(['ask', '--json', 'Who co-chaired the session?'], out=out); "
         "assert code == 0 and 'Tamm' in out.getvalue() and '\"rerank\": ' in out.getvalue(), out.getvalue(); "
+        "assert '\"answerable\": ' in out.getvalue(), out.getvalue(); "
         f"code = run(['index', 'add', {str(SAMPLES)!r}], out=out); "
         "assert code == 0 and '0 sentences embedded' in out.getvalue(), out.getvalue(); "
         "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]; "

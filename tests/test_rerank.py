@@ -28,10 +28,11 @@ class WordReranker:
 
     name = "fake:word"
 
-    def __init__(self, word: str, no: float = -4.0) -> None:
+    def __init__(self, word: str, no: float = -4.0, answerability: WordReranker | None = None) -> None:
         self.word = word
         self.no = no
         self.seen: list[str] = []
+        self.answerability = answerability
 
     def score(self, question: str, passages: list[str]) -> np.ndarray:
         self.seen += passages
@@ -95,6 +96,23 @@ def test_answerer_with_a_reranker_shows_its_score_and_can_abstain(tmp_path: Path
     assert refused.abstained and refused.answers  # the reranker says no sentence answers: abstain, show closest
     plain = Answerer(reader, embedder).ask("Who chaired the talks?")
     assert plain.answers[0].rerank is None and "rerank_max" not in plain.signals
+
+
+def test_an_answerability_model_reads_the_best_sentences_window_and_moves_the_confidence(tmp_path: Path) -> None:
+    text = "The talks opened on Monday. They were chaired by Ingrid Solheim. The talks covered wind power."
+    articles = [make_article(text, None, id="t", title="Oslo talks"),
+                make_article("Steel prices rose 18 per cent last year, analysts said.", None, id="s")]
+    embedder = HashEmbedder(256)
+    write(tmp_path / "ix", embedder, articles, fresh=True)
+    reader = IndexReader.open(tmp_path / "ix")
+    yes, no = WordReranker("Monday", no=-6.0), WordReranker("nowhere", no=-6.0)
+    sure = Answerer(reader, embedder, reranker=WordReranker("Solheim", answerability=yes)).ask("Who chaired the talks?")
+    assert yes.seen == [passage(text, "Oslo talks")]  # the best sentence with its neighbours, titled: one pass
+    assert sure.signals["answerable"] == 4.0 and sure.answers[0].text == "They were chaired by Ingrid Solheim."
+    unsure = Answerer(reader, embedder, reranker=WordReranker("Solheim", answerability=no)).ask("Who chaired the talks?")
+    assert unsure.signals["answerable"] == -6.0
+    assert unsure.confidence < sure.confidence  # the window does not answer it: less sure of the same sentence
+    assert confidence({k: v for k, v in sure.signals.items() if k != "answerable"}) != sure.confidence  # its own weights
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("", "builtin"), ("BUILTIN", "builtin"), (" none ", "none"),

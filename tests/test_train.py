@@ -48,6 +48,10 @@ def test_window_of_a_paragraph_keeps_its_neighbours_and_title(train) -> None:  #
     assert train.window_of(paragraph, 0) == "Super Bowl 50 | A one. B two."
     assert train.window_of(paragraph, 1) == "Super Bowl 50 | A one. B two. C three."
     assert train.window_of(paragraph, 2) == "Super Bowl 50 | B two. C three."
+    for i, sentence in enumerate(paragraph["sentences"]):  # where the answer span's characters are counted from
+        at = train.sentence_at(paragraph, i)
+        assert train.window_of(paragraph, i)[at: at + len(sentence)] == sentence
+    assert train.sentence_at({"title": "", "sentences": ["A one."]}, 0) == 0
 
 
 def test_span_score_is_the_best_forward_span_within_the_limit_against_no_answer(train) -> None:  # type: ignore[no-untyped-def]
@@ -135,3 +139,17 @@ def test_hard_recipe_weights_the_articles_other_paragraphs_and_skips_their_answe
     assert [hard[("q1", s)] for s in other[1:]] == [(0, 2.0)] * 3  # three, not two, and at twice the weight
     assert ("q1", "Cats sleep a lot.") in hard and hard[("q1", "Cats sleep a lot.")][1] == 1.0
     assert {w for (qid, _), (_, w) in hard.items() if qid == "q2"} == {2.0}  # written to be unanswerable
+
+
+def test_a_gold_window_marks_its_answer_for_the_span_loss(train) -> None:  # type: ignore[no-untyped-def]
+    sentences = ["The bridge was planned for years.", "It opened in 1990 over the river.", "It is long."]
+    question = {"id": "q1", "q": "When did the bridge open?", "pos": {1}, "impossible": False,
+                "spans": {1: (13, 17)}, "answers": ["1990"]}
+    paragraphs = [{"group": "Bridge", "title": "Bridge", "sentences": sentences, "questions": [question]},
+                  {"group": "Cats", "title": "Cats", "sentences": ["Cats sleep a lot."], "questions": []}]
+    made = train.make_windows(paragraphs, BagOfWords(), random.Random(0))
+    gold = [p for p in made if p.kind == "gold"]
+    assert len(gold) == 1 and gold[0].label == 1
+    start, end = gold[0].span
+    assert gold[0].text[start:end] == "1990" and gold[0].text.startswith("Bridge | The bridge was planned")
+    assert all(p.span is None for p in made if p.label == 0)  # a negative's target is [CLS]

@@ -12,8 +12,11 @@ Rerankers, chosen by CITEBOT_RERANKER:
   a cross-encoder by train/reranker/train.py; only its LoRA deltas and head are shipped
   (index/models/reranker.npz). Index builds merge them into the package's weights and export ONNX
   (int8 when it holds the reference scores) to INDEX_DIR/reranker/<artifact id>/, so answering
-  imports no torch. A ``.npz`` path selects another artifact of the same kind (the training
-  script's fold models, a retrained one).
+  imports no torch. It comes with an answerability model of the same kind
+  (index/models/answerability.npz, exported beside it), which reads the window around the best
+  sentence: its logit is a signal of the answer's confidence (``answerable``). A ``.npz`` path
+  selects another artifact of the same kind (the training script's fold models, a retrained one),
+  without an answerability model.
 - a sentence-transformers CrossEncoder name or path (loaded with torch, for users who have one);
 - ``none``: retrieval order and the retrieval-only confidence.
 """
@@ -39,6 +42,7 @@ log = logging.getLogger("citebot.rerank")
 MODELS = Path(__file__).resolve().parents[1] / "models"
 ARTIFACT = MODELS / "reranker.npz"
 CARD = MODELS / "reranker.json"
+ANSWERABILITY = MODELS / "answerability.npz"  # the built-in reranker's companion (train.py --task answer)
 BUILTIN, NONE = "builtin", "none"
 EXPORT_DIR = "reranker"
 INT8_TOLERANCE = 0.5  # largest logit change int8 may make on the reference pairs (else fp32 is kept); the
@@ -48,6 +52,7 @@ FP32_TOLERANCE = 0.02
 
 class Reranker(Protocol):
     name: str
+    answerability: Reranker | None  # reads the best sentence's window (the built-in one's companion), or None
 
     def score(self, question: str, passages: list[str]) -> np.ndarray:
         """One logit per passage: higher means it answers the question."""
@@ -76,6 +81,7 @@ class OnnxReranker:
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(directory / model_file), options, providers=["CPUExecutionProvider"])
         self.tokenizer = pair_tokenizer(str(directory / "tokenizer.json"), int(info.get("max_length", MAX_LENGTH)))
+        self.answerability: Reranker | None = None
 
     def score(self, question: str, passages: list[str]) -> np.ndarray:
         if not passages:
@@ -97,6 +103,7 @@ class CrossEncoderReranker:
             raise ModelError(f"cannot load reranker {name!r}: {exc}. Set CITEBOT_RERANKER to builtin, none, "
                              f"or an installed sentence-transformers CrossEncoder name or path.") from None
         self.name = name
+        self.answerability: Reranker | None = None  # the built-in answerability model reads like the built-in reranker
 
     def score(self, question: str, passages: list[str]) -> np.ndarray:
         if not passages:
@@ -224,19 +231,41 @@ def ensure_export(index_dir: Path, setting: str, notify=None) -> Path | None:  #
     artifact = _artifact(setting) if setting != NONE else None
     if artifact is None:
         return None
+    if setting == BUILTIN and ANSWERABILITY.is_file():
+        _exported(index_dir, ANSWERABILITY, notify)
+    return _exported(index_dir, artifact, notify)
+
+
+def _exported(index_dir: Path, artifact: Path, notify=None) -> Path:  # type: ignore[no-untyped-def]
     if not has_export(index_dir, artifact):
         if notify:
-            notify("exporting the reranker for fast answers (once per index, about 10 s)")
+            notify(f"exporting the {artifact.stem} model for fast answers (once per index, about 10 s)")
         return export(index_dir, artifact)
     return export_dir(index_dir, artifact)
 
 
 def make_reranker(setting: str, index_dir: Path, notify=None) -> Reranker | None:  # type: ignore[no-untyped-def]
-    """The reranker CITEBOT_RERANKER names, or None for ``none``."""
+    """The reranker CITEBOT_RERANKER names, or None for ``none``. The built-in one comes with its
+    answerability model (when the installation has it: a confidence signal, bot/answer.py)."""
     if setting == NONE:
         return None
     directory = ensure_export(index_dir, setting, notify)
-    return OnnxReranker(directory) if directory is not None else CrossEncoderReranker(setting)
+    if directory is None:
+        return CrossEncoderReranker(setting)
+    reranker = OnnxReranker(directory)
+    if setting == BUILTIN and ANSWERABILITY.is_file():
+        reranker.answerability = OnnxReranker(export_dir(index_dir, ANSWERABILITY))
+    return reranker
+
+
+def answerable(reader, model: Reranker, question: str, reranked) -> float:  # type: ignore[no-untyped-def]
+    """The answerability model's logit for the window around the sentence the reranker scored best:
+    "title | before sentence after" (its neighbours in the article, from the index)."""
+    from citebot.index.search.rerank_text import passage, window
+
+    best = max((h for h in reranked.hits if "rerank" in h.extra), key=lambda h: float(h.extra["rerank"]))
+    before, after = reader.contexts([best.sentence_id])[0]
+    return float(model.score(question, [passage(window(best.text, before, after), best.title)])[0])
 
 
 RERANK_TOP = 10  # distinct candidates the reranker reads per question (its cost: see bench/eval_rerank.py)

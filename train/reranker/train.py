@@ -57,8 +57,10 @@ the best pair score, answerable vs written-to-be-unanswerable questions of the s
 this restriction it mixed in answerable questions of other articles: partly a topic test, and 0.07–0.10
 above the pipeline's AUROC of the same best score).
 
---task answer trains an answerability model instead (answerability-<run>.npz in --work, "all" too:
-nothing is shipped; same architecture and recipe, 160 tokens): it reads the question with a sentence window ("title | before
+--task answer trains the answerability model instead (answerability-<run>.npz in --work; "all" is shipped
+as index/models/answerability.npz, the built-in reranker's companion: its logit for the window around
+the best sentence is a confidence signal, bot/answer.py; same architecture, 160 tokens, the span loss,
+one epoch): it reads the question with a sentence window ("title | before
 sentence after") and learns P(this window answers the question). Examples, one window each: the
 window around the answer sentence (1); for a question written to be unanswerable, the windows around
 the two sentences of its paragraph closest to it (0, loss weight 2); the closest window of its own
@@ -67,10 +69,12 @@ it holds an answer's text (0); for 30% of the questions, the closest of another 
 50%, the gold window with a name or number of the question swapped for another of its article that the
 window never mentions, and for 20% with the question negated (0: stand-ins for more unanswerable
 questions). Its held-out check: AUROC of the gold window against each kind of negative, on the held-out
-articles. Tried, not shipped (README, "How well it does"): gold against unanswerable windows 0.622 /
-0.753 (fold even / odd; 0.636 on fold even without the swaps and negations), but as a confidence signal
-out of fold no better than the reranker's own (cross-fitted unrelated abstention 84.3% / 93.5% against
-91.8% / 93.5%). About 13 minutes a fold (39,048 windows, 1,161-1,190 steps at 1.5 steps/s).
+articles: fold even / odd, gold against unanswerable windows 0.650 / 0.747, against other windows of the
+paragraph 0.894 / 0.913. In the confidence, cross-fitted (bench/eval_rerank.py, README "The answerability
+model"): unrelated-article abstention at 97.5% answered 95.8% / 94.0% against 93.3% / 93.2% without it.
+Without the span loss (--span 0, the first version, not shipped): gold against unanswerable windows
+0.622 / 0.753 (0.636 on fold even without the swaps and negations), and as a confidence signal no better
+than the reranker's own. About 20 minutes a fold here (39,048 windows, 1,161-1,221 steps at 0.9-1.5 steps/s).
 
 Runs: "even" trains on everything except the even-numbered dev-a articles (sorted titles, the
 halves bench/eval_squad.py uses), "odd" likewise, "all" on everything. Fold artifacts go to --work
@@ -242,6 +246,12 @@ def window_of(paragraph: dict, i: int) -> str:  # type: ignore[type-arg]
     return passage(window(s[i], s[i - 1] if i > 0 else None, s[i + 1] if i + 1 < len(s) else None), paragraph["title"])
 
 
+def sentence_at(paragraph: dict, i: int) -> int:  # type: ignore[type-arg]
+    """Where sentence i starts in ``window_of(paragraph, i)`` (after the title and the sentence before)."""
+    s = paragraph["sentences"]
+    return len(window_of(paragraph, i)) - len(window(s[i], None, s[i + 1] if i + 1 < len(s) else None))
+
+
 def swapped(question: str, window_text: str, pool: list[str], rng: random.Random) -> str | None:
     """The question with one thing it names (a capitalised word after the first, or a number) replaced by
     another of the same kind from ``pool`` that the window never mentions ("When did Edison move..." for
@@ -285,8 +295,10 @@ def make_windows(paragraphs: list[dict], encoder, rng: random.Random) -> list[Pa
         own = sorted(range(hi - lo), key=lambda i: -float(e.svec[lo + i] @ v))
 
         def add(p_index: int, i: int, label: int, kind: str, weight: float = 1.0, q=q, para=para) -> None:  # type: ignore[no-untyped-def]
+            found = q["spans"].get(i) if label else None  # the answer, as characters of the window (--span)
+            at = sentence_at(paragraphs[p_index], i)
             out.append(Pair(q["q"], window_of(paragraphs[p_index], i), label, para["group"], q["id"], q["impossible"],
-                            kind, weight))
+                            kind, weight, None if found is None else (at + found[0], at + found[1])))
 
         if q["impossible"]:
             for i in own[:2]:
@@ -518,6 +530,9 @@ def train_run(name: str, base: str, batches: list[dict], pairs: list[Pair], held
         artifact[f"{key}.lora_b"] = a.b.detach().numpy().astype(np.float16)
     artifact["head.weight"] = head.weight.detach().numpy().reshape(-1).astype(np.float32)
     artifact["head.bias"] = head.bias.detach().numpy().astype(np.float32)
+    if span_head is not None and task == "answer":  # the reader's span score is tried as a signal (bench/eval_rerank.py)
+        artifact["span.weight"] = span_head.weight.detach().numpy().astype(np.float32)
+        artifact["span.bias"] = span_head.bias.detach().numpy().astype(np.float32)
     print(f"  [{name}] trained {step} steps in {time.perf_counter() - t0:.0f}s", flush=True)
     if held_out:
         scores, spans = held_out_scores(bert, head, batches, pairs, held_out, frozen, span_head)
@@ -528,6 +543,9 @@ def train_run(name: str, base: str, batches: list[dict], pairs: list[Pair], held
                 evaluate(f"{name} logit+span", scores + spans, pairs, held_out)
         else:
             evaluate_windows(name, scores, pairs, held_out)
+            if span_head is not None:
+                evaluate_windows(f"{name} span", spans, pairs, held_out)
+                evaluate_windows(f"{name} logit+span", scores + spans, pairs, held_out)
     stem = TASKS[task][0]
     np.savez(work / f"{stem}-{name}.npz", **artifact)
     (work / f"{stem}-{name}.json").write_text(json.dumps(card(frozen, task, span_weight, epochs), indent=2) + "\n", encoding="utf-8")
@@ -611,15 +629,15 @@ REFERENCE = [
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", default="all", help="comma-separated: even, odd (fold models), all (the shipped artifact)")
-    ap.add_argument("--epochs", type=int, default=EPOCHS)
+    ap.add_argument("--epochs", type=int, default=None, help=f"passes over the pairs (default {EPOCHS}; answer task 1)")
     ap.add_argument("--frozen", type=int, default=FROZEN, help="lower layers kept as shipped (cached); the rest get LoRA")
     ap.add_argument("--work", type=Path, default=Path("/tmp/citebot-train"))
     ap.add_argument("--out", type=Path, default=ROOT / "index" / "models")
     ap.add_argument("--listwise", type=float, default=LISTWISE,
                     help="weight of the per-question softmax loss (with a no-answer option) beside the pairwise BCE")
-    ap.add_argument("--span", type=float, default=SPAN,
-                    help="rank task: weight of the answer-span loss (start/end logits over the passage, [CLS] for no "
-                         "answer; 0: without it, the earlier recipe)")
+    ap.add_argument("--span", type=float, default=None,
+                    help=f"weight of the answer-span loss (start/end logits over the passage, [CLS] for no answer; "
+                         f"default {SPAN}; 0: without it)")
     ap.add_argument("--hard", action="store_true",
                     help=f"rank task: harder negatives from the question's article ({HARD}; see the docstring)")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: only the first N pairs")
@@ -655,23 +673,27 @@ def main() -> None:
     cache_lower(load_bert(base), batches, args.frozen)
     titles = sorted({p["group"] for p in squad(SHARED / "squad-v1.1-dev-a.json")})
     folds = {"even": set(titles[0::2]), "odd": set(titles[1::2]), "all": set()}
+    span = SPAN if args.span is None else args.span
+    epochs = args.epochs or (EPOCHS if args.task == "rank" else 1)
     for name in args.runs.split(","):
-        artifact = train_run(name, base, batches, pairs, folds[name], args.epochs, args.frozen, args.work, args.listwise,
-                             args.task, args.span if args.task == "rank" else 0.0)
-        if name == "all" and not args.limit and args.task == "rank":  # the answerability model is not shipped
-            save(artifact, base, args.out, len(pairs), n_q, args.frozen, args.span, args.epochs)
+        artifact = train_run(name, base, batches, pairs, folds[name], epochs, args.frozen, args.work, args.listwise,
+                             args.task, span)
+        if name == "all" and not args.limit:
+            save(artifact, base, args.out, len(pairs), n_q, args.frozen, span, epochs, args.task)
     print(f"done in {time.perf_counter() - t0:.0f}s", flush=True)
 
 
 def save(artifact: dict[str, np.ndarray], base: str, out: Path, n_pairs: int, n_questions: int, frozen: int,
-         span: float, epochs: int) -> None:
-    """The shipped artifact and its card: reference scores the tests reproduce after export."""
+         span: float, epochs: int, task: str = "rank") -> None:
+    """The shipped artifact and its card (reranker or answerability, by ``task``): reference scores the
+    tests reproduce after export. The span head is a training aid and is left out."""
+    stem, max_length = TASKS[task]
     out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / "reranker.npz", **artifact)
-    with np.load(out / "reranker.npz") as data:
+    np.savez_compressed(out / f"{stem}.npz", **{k: v for k, v in artifact.items() if not k.startswith("span.")})
+    with np.load(out / f"{stem}.npz") as data:
         loaded = {k: data[k] for k in data.files}
     net = network(base, loaded, ALPHA / RANK)
-    tokenizer = pair_tokenizer(str(Path(base) / "tokenizer.json"))
+    tokenizer = pair_tokenizer(str(Path(base) / "tokenizer.json"), max_length)
     encoded = tokenizer.encode_batch([(q, t) for q, t in REFERENCE])
     with torch.no_grad():
         logits = []
@@ -679,13 +701,13 @@ def save(artifact: dict[str, np.ndarray], base: str, out: Path, n_pairs: int, n_
             ids = torch.tensor([e.ids])
             logits.append(float(net(ids, torch.ones_like(ids), torch.tensor([e.type_ids]))[0]))
     info = {
-        **card(frozen, span=span, epochs=epochs), "pairs": n_pairs, "questions": n_questions,
+        **card(frozen, task, span, epochs), "pairs": n_pairs, "questions": n_questions,
         "trained_on": "SQuAD v1.1 dev (24 articles), SQuAD v2.0 dev (6 articles), SQuAD v2.0 train (10 articles), "
                       "SQuAD is CC BY-SA 4.0",
         "reference": [{"question": q, "passage": t, "logit": round(s, 4)} for (q, t), s in zip(REFERENCE, logits, strict=True)],
     }
-    (out / "reranker.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {out / 'reranker.npz'} ({(out / 'reranker.npz').stat().st_size / 1e6:.2f} MB) and reranker.json", flush=True)
+    (out / f"{stem}.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out / f'{stem}.npz'} ({(out / f'{stem}.npz').stat().st_size / 1e6:.2f} MB) and {stem}.json", flush=True)
 
 
 if __name__ == "__main__":
