@@ -6,6 +6,7 @@ shipped artifact, 55-80 for the two cross-validation folds: this machine's speed
     .venv/bin/python train/reranker/train.py                    # the shipped artifact (index/models/)
     .venv/bin/python train/reranker/train.py --runs even,odd    # the fold models for bench/eval_rerank.py
     .venv/bin/python train/reranker/train.py --runs even,odd,all  # both
+    .venv/bin/python train/reranker/train.py --task answer      # the shipped answerability model (~25-40 min)
 
 What it learns: P(this sentence answers the question), read from question and sentence together
 (a cross-encoder), starting from the default embedding model's own weights (all-MiniLM-L6-v2 from
