@@ -68,15 +68,17 @@ from citebot.index.embed.onnx_encoder import query_embedder
 from citebot.index.ingest.files import load
 from citebot.index.records import Article
 from citebot.index.search.rerank import (
-    ANSWERABILITY,
     ARTIFACT,
+    BUILTIN,
     FUSE_WEIGHT,
     RERANK_TOP,
     OnnxReranker,
+    Reranker,
     answerable,
     export,
     export_dir,
     has_export,
+    make_reranker,
     rerank,
 )
 from citebot.index.store.reader import IndexReader
@@ -95,13 +97,10 @@ def reranker_for(work: Path, artifact: Path) -> OnnxReranker:
     return OnnxReranker(export_dir(work, artifact))
 
 
-def shipped_reranker(work: Path, artifact: Path) -> OnnxReranker:
-    """The reranker the newsroom check asks with: the shipped one with its answerability model, as
-    `citebot ask` has it (another --artifact alone)."""
-    reranker = reranker_for(work, artifact)
-    if artifact == ARTIFACT and ANSWERABILITY.is_file():
-        reranker.answerability = reranker_for(work, ANSWERABILITY)
-    return reranker
+def shipped_reranker(work: Path, artifact: Path) -> Reranker | None:
+    """The reranker the newsroom check asks with, as `citebot ask` has it: the shipped one with its
+    answerability model (another --artifact alone)."""
+    return make_reranker(BUILTIN if artifact == ARTIFACT else str(artifact), work)
 
 
 def record(answerer: Answerer, reranker: OnnxReranker, q: dict, top: int = RERANK_TOP,  # type: ignore[type-arg]
@@ -183,7 +182,7 @@ def answerer_at(directory: Path) -> Answerer:
     return Answerer(IndexReader.open(directory, model=DEFAULT_MODEL), query_embedder(DEFAULT_MODEL, directory), top_k=10)
 
 
-def newsroom(reranker: OnnxReranker, work: Path, reuse: bool) -> None:
+def newsroom(reranker: Reranker | None, work: Path, reuse: bool) -> None:
     """Our own newsroom questions over the samples and the seeds, with the shipped reranker (or --artifact)."""
     spec = json.loads((ROOT / "bench" / "newsroom_questions.json").read_text(encoding="utf-8"))
     from citebot.index.embed.embedders import make_embedder

@@ -32,7 +32,7 @@ from citebot.bot.answer import Answerer
 from citebot.index.embed.embedders import DEFAULT_MODEL
 from citebot.index.embed.onnx_encoder import query_embedder
 from citebot.index.search.hybrid import Retrieved
-from citebot.index.search.rerank import make_reranker
+from citebot.index.search.rerank import ARTIFACT, make_reranker
 from citebot.index.store.reader import IndexReader
 
 
@@ -67,12 +67,9 @@ def main() -> None:
     hybrid = Answerer(reader, embedder, top_k=10)
     reranker = make_reranker(args.reranker, args.index_dir)
     reranked = Answerer(reader, embedder, top_k=10, reranker=reranker)
-    companion = reranker.answerability if reranker is not None else None
-    alone = None  # the built-in reranker without its answerability model: what that model's pass costs
-    if companion is not None:
-        alone = make_reranker(args.reranker, args.index_dir)
-        alone.answerability = None  # type: ignore[union-attr]
-    rerank_only = Answerer(reader, embedder, top_k=10, reranker=alone) if alone is not None else None
+    # The built-in reranker named by its .npz path comes without its answerability model: what that model's pass costs
+    rerank_only = (Answerer(reader, embedder, top_k=10, reranker=make_reranker(str(ARTIFACT), args.index_dir))
+                   if reranker is not None and reranker.answerability is not None else None)
     dense = Answerer(reader, embedder, top_k=10)
     dense.search = DenseSearch(reader)  # type: ignore[assignment]
     qs = [q["question"] for q in questions(SQUAD)][:: max(1, 5609 // args.questions)][: args.questions]

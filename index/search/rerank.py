@@ -36,7 +36,7 @@ import numpy as np
 
 from citebot.index.embed.onnx_encoder import export_problem, file_sizes, padded_feeds
 from citebot.index.errors import ModelError
-from citebot.index.search.rerank_text import MAX_LENGTH, pair_tokenizer
+from citebot.index.search.rerank_text import MAX_LENGTH, pair_tokenizer, passage, window
 
 log = logging.getLogger("citebot.rerank")
 MODELS = Path(__file__).resolve().parents[1] / "models"
@@ -103,7 +103,7 @@ class CrossEncoderReranker:
             raise ModelError(f"cannot load reranker {name!r}: {exc}. Set CITEBOT_RERANKER to builtin, none, "
                              f"or an installed sentence-transformers CrossEncoder name or path.") from None
         self.name = name
-        self.answerability: Reranker | None = None  # the built-in answerability model reads like the built-in reranker
+        self.answerability: Reranker | None = None  # none: the built-in one was trained beside the built-in reranker
 
     def score(self, question: str, passages: list[str]) -> np.ndarray:
         if not passages:
@@ -231,9 +231,15 @@ def ensure_export(index_dir: Path, setting: str, notify=None) -> Path | None:  #
     artifact = _artifact(setting) if setting != NONE else None
     if artifact is None:
         return None
-    if setting == BUILTIN and ANSWERABILITY.is_file():
-        _exported(index_dir, ANSWERABILITY, notify)
+    companion = _companion(setting)
+    if companion is not None:
+        _exported(index_dir, companion, notify)
     return _exported(index_dir, artifact, notify)
+
+
+def _companion(setting: str) -> Path | None:
+    """The answerability model that comes with a setting's reranker: the built-in one's, when installed."""
+    return ANSWERABILITY if setting == BUILTIN and ANSWERABILITY.is_file() else None
 
 
 def _exported(index_dir: Path, artifact: Path, notify=None) -> Path:  # type: ignore[no-untyped-def]
@@ -253,16 +259,15 @@ def make_reranker(setting: str, index_dir: Path, notify=None) -> Reranker | None
     if directory is None:
         return CrossEncoderReranker(setting)
     reranker = OnnxReranker(directory)
-    if setting == BUILTIN and ANSWERABILITY.is_file():
-        reranker.answerability = OnnxReranker(export_dir(index_dir, ANSWERABILITY))
+    companion = _companion(setting)
+    if companion is not None:
+        reranker.answerability = OnnxReranker(export_dir(index_dir, companion))
     return reranker
 
 
 def answerable(reader, model: Reranker, question: str, reranked) -> float:  # type: ignore[no-untyped-def]
     """The answerability model's logit for the window around the sentence the reranker scored best:
     "title | before sentence after" (its neighbours in the article, from the index)."""
-    from citebot.index.search.rerank_text import passage, window
-
     best = max((h for h in reranked.hits if "rerank" in h.extra), key=lambda h: float(h.extra["rerank"]))
     before, after = reader.contexts([best.sentence_id])[0]
     return float(model.score(question, [passage(window(best.text, before, after), best.title)])[0])
