@@ -26,5 +26,8 @@ if ! "${PIP[@]}" install -e ".[dev]" >.venv/setup.log 2>&1; then
   exit 1
 fi
 .venv/bin/python -c "import torch, sys; sys.exit(0 if not torch.version.cuda else print('setup: warning: a CUDA torch build is installed', file=sys.stderr))"
+# Byte-compile citebot's own modules, as a non-editable install would: a cold `citebot ask` then does
+# not compile ~30 modules from source when Python may not write bytecode (PYTHONDONTWRITEBYTECODE).
+.venv/bin/python -m compileall -q bot index >/dev/null
 .venv/bin/citebot --help >/dev/null
 echo "setup: done (.venv/bin/citebot)" >&2

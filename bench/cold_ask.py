@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bench.corpora import ROOT, SHARED, SQUAD, corpus, squad_articles
 from bench.eval_squad import questions
+from bench.timing import machine_reference
 from citebot.bot.answer import Answerer
 from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
 from citebot.index.embed.onnx_encoder import ENCODER_DIR, OnnxQueryEmbedder
@@ -69,6 +70,7 @@ def main() -> None:
         else:
             articles = corpus("samples")
         report = write(large, embedder, articles, fresh=True)
+        print(machine_reference())
         print(f"indexes: small {IndexReader.open(small).manifest.sentences} sentences, large {report.sentences_total}")
         for name, index_dir in (("small", small), ("large", large)):
             ensure_export(index_dir, "builtin")  # as `citebot index build` does

@@ -27,7 +27,7 @@ import numpy as np
 
 from bench.corpora import SQUAD
 from bench.eval_squad import questions
-from bench.timing import p50_p90, timed
+from bench.timing import machine_reference, p50_p90, timed
 from citebot.bot.answer import Answerer
 from citebot.index.embed.embedders import DEFAULT_MODEL
 from citebot.index.embed.onnx_encoder import query_embedder
@@ -94,6 +94,7 @@ def main() -> None:
         if rerank_only is not None:
             rerank_only_ask += timed(rerank_only.ask, chunk)[1]
     embed = timed(lambda q: embedder.encode([q]), qs)[1]
+    print(machine_reference())
     print(f"index: {reader.manifest.articles} articles, {reader.manifest.sentences} sentences; {len(qs)} questions; "
           f"encoder {args.encoder}")
     for name, values in (("embed only", embed), ("dense search", bare), ("dense answer", dense_answer), ("hybrid ask", hybrid_ask),

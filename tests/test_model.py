@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from citebot.bot.answer import Answerer, Result
@@ -166,8 +167,22 @@ def test_shipped_reranker_loads_exports_and_scores_its_reference_pairs(tmp_path:
         assert abs(got - ref["logit"]) <= tolerance, (ref, got)
     answer, other = card["reference"][0], card["reference"][1]
     assert answer["logit"] > other["logit"] + 2  # the answering sentence, not the one on the same topic
-    fp32 = export(tmp_path, ARTIFACT)  # raises unless the fp32 export reproduces the card within FP32_TOLERANCE
-    assert OnnxReranker(fp32).precision in ("int8", "fp32")
+    directory = export(tmp_path, ARTIFACT)  # raises unless the fp32 export reproduces the card within FP32_TOLERANCE
+    exported = OnnxReranker(directory)
+    assert exported.precision in ("int8", "fp32")
+    # saved as ONNX Runtime optimises it (a faster start), scoring as the plain graph does; query-time sessions do not spin
+    import onnxruntime
+
+    info = json.loads((directory / "reranker.json").read_text(encoding="utf-8"))
+    assert info["optimized"] == onnxruntime.__version__
+    options = exported.session.get_session_options()
+    assert options.graph_optimization_level == onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    (directory / "reranker.json").write_text(json.dumps({**info, "optimized": "0.0"}), encoding="utf-8")
+    reoptimised = OnnxReranker(directory)  # another onnxruntime's graph is optimised again on loading
+    assert reoptimised.session.get_session_options().graph_optimization_level != onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    passages = [ref["passage"] for ref in card["reference"]]
+    assert np.allclose(exported.score(answer["question"], passages), reoptimised.score(answer["question"], passages), atol=1e-4)
 
 
 def test_shipped_answerability_model_comes_with_the_builtin_reranker(builtin_reranker, sample_answerer) -> None:  # type: ignore[no-untyped-def]
@@ -223,6 +238,7 @@ def test_onnx_query_encoder_matches_the_model_and_ask_and_unchanged_add_avoid_to
         "code = run(['ask', '--json', 'Who co-chaired the session?'], out=out); "
         "assert code == 0 and 'Tamm' in out.getvalue() and '\"rerank\": ' in out.getvalue(), out.getvalue(); "
         "assert '\"answerable\": ' in out.getvalue(), out.getvalue(); "
+        "assert 'citebot.index.store.writer' not in sys.modules, 'ask loaded the writer'; "
         f"code = run(['index', 'add', {str(SAMPLES)!r}], out=out); "
         "assert code == 0 and '0 sentences embedded' in out.getvalue(), out.getvalue(); "
         "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]; "
@@ -236,7 +252,7 @@ def test_onnx_query_encoder_matches_the_model_and_ask_and_unchanged_add_avoid_to
 
 
 def test_int8_build_encoder_is_close_to_the_model_answers_and_later_adds_avoid_torch(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
-    from citebot.index.embed.onnx_encoder import INT8_DIR, OnnxQueryEmbedder, encoder_info
+    from citebot.index.embed.onnx_encoder import INT8_DIR, OnnxQueryEmbedder, document_embedder, encoder_info
 
     env = dict(os.environ, CITEBOT_INDEX_DIR=str(tmp_path / "ix"), CITEBOT_BUILD_ENCODER="int8",
                PYTHONPATH=str(Path(__file__).parent.parent))
@@ -247,6 +263,11 @@ def test_int8_build_encoder_is_close_to_the_model_answers_and_later_adds_avoid_t
     info = encoder_info(tmp_path / "ix", INT8_DIR)
     assert info is not None and info["model"] == real_embedder.name and info["precision"] == "int8"
     int8 = OnnxQueryEmbedder(tmp_path / "ix" / INT8_DIR)
+    spinning = "session.intra_op.allow_spinning"
+    assert int8.session.get_session_options().get_session_config_entry(spinning) == "0"  # as queries use it
+    builder = document_embedder(real_embedder.name, tmp_path / "ix", "int8")
+    assert isinstance(builder, OnnxQueryEmbedder)  # building feeds one session batch after batch: its threads spin
+    assert builder.session.get_session_options().get_session_config_entry(spinning) == "1"
     texts = [q["q"] for q in QA["answerable"]] + [s.text for a in load([SAMPLES])[0] for s in split_article(a)]
     cosines = (int8.encode(texts) * real_embedder.encode(texts)).sum(axis=1)
     assert float(cosines.mean()) > 0.98 and float(cosines.min()) > 0.95

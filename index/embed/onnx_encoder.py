@@ -93,11 +93,45 @@ def padded_feeds(encodings) -> dict[str, np.ndarray]:  # type: ignore[no-untyped
     return feeds
 
 
-class OnnxQueryEmbedder:
-    """Embedder protocol over an exported encoder directory."""
+def inference_session(path: Path, threads: int | None = None, *, spin: bool = False, optimized: str | None = None):  # type: ignore[no-untyped-def]
+    """An ONNX Runtime CPU session for one exported model.
 
-    def __init__(self, directory: Path, threads: int | None = None) -> None:
-        import onnxruntime as ort
+    ``spin``: whether the session's threads busy-wait for work after each run (ONNX Runtime's default).
+    That suits one session fed batch after batch (building). Answering runs three sessions in turn (query
+    encoder, reranker, answerability model); spinning threads of one then take the cores from the next,
+    which cost 50 ms a question on 2 cores (bench/query_latency.py), so query-time sessions do not spin.
+    ``optimized``: the onnxruntime version that saved the graph already optimised (see ``save_optimized``);
+    the same version loads it without optimising it again (faster start), another one re-optimises it.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    if optimized == ort.__version__:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def save_optimized(source: Path, target: Path) -> str:
+    """Write ``source``'s graph as ONNX Runtime optimises it on loading (fused attention, layer norms,
+    int8 matrix products; the "extended" level, which runs on any CPU) to ``target``, so that loading
+    skips that work; returns the onnxruntime version, to record beside it."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(target)
+    ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+    return str(ort.__version__)
+
+
+class OnnxQueryEmbedder:
+    """Embedder protocol over an exported encoder directory (``spin``: see ``inference_session``)."""
+
+    def __init__(self, directory: Path, threads: int | None = None, spin: bool = False) -> None:
         from tokenizers import Tokenizer
 
         info = json.loads((directory / "encoder.json").read_text(encoding="utf-8"))
@@ -105,10 +139,7 @@ class OnnxQueryEmbedder:
         self.precision = str(info.get("precision", "fp32"))
         self.dimension = int(info["dimension"])
         self.encoded = 0
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self.session = inference_session(directory / "model.onnx", threads, spin=spin)
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tokenizer.no_padding()
@@ -242,13 +273,13 @@ def document_embedder(model: str, index_dir: Path, encoder: str = "auto") -> Emb
     if encoder == "torch" or (encoder == "auto" and not has_int8):
         return make_embedder(model)
     if has_int8:
-        return OnnxQueryEmbedder(index_dir / INT8_DIR)
+        return OnnxQueryEmbedder(index_dir / INT8_DIR, spin=True)
     reference = make_embedder(model)
     index_dir.mkdir(parents=True, exist_ok=True)
     if not has_encoder(index_dir, model):
         if not isinstance(reference, SentenceTransformerEmbedder) or not export(reference, index_dir):
             return reference
-    return OnnxQueryEmbedder(index_dir / INT8_DIR) if quantize(index_dir) else reference
+    return OnnxQueryEmbedder(index_dir / INT8_DIR, spin=True) if quantize(index_dir) else reference
 
 
 def ensure_encoder(embedder: Embedder, index_dir: Path, notify: Callable[[str], None] | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from citebot.index.embed.embedders import Embedder
 from citebot.index.errors import IndexMissing
@@ -11,7 +12,9 @@ from citebot.index.records import Article
 from citebot.index.store.base import Notify, Progress
 from citebot.index.store.generations import connect, current_generation, opening
 from citebot.index.store.reader import IndexReader, index_status, missing_message
-from citebot.index.store.writer import ChangeReport, write
+
+if TYPE_CHECKING:  # the writer (sentence splitting, cleaning) is imported when writing: `ask` starts without it
+    from citebot.index.store.writer import ChangeReport
 
 
 class LocalStore:
@@ -53,6 +56,8 @@ class LocalStore:
 
     def write(self, embedder: Embedder, upserts: Iterable[Article] = (), removals: Iterable[str] = (), *,
               fresh: bool = False, progress: Progress | None = None, notify: Notify | None = None) -> ChangeReport:
+        from citebot.index.store.writer import write
+
         return write(self.workspace, embedder, upserts, removals, fresh=fresh, progress=progress, notify=notify)
 
     def reader(self, model: str | None = None) -> IndexReader:
