@@ -91,10 +91,10 @@ ANSWERED = 0.975  # the share of answerable questions the default threshold answ
 GRID = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0)
 
 
-def reranker_for(work: Path, artifact: Path) -> OnnxReranker:
+def reranker_for(work: Path, artifact: Path, pairs_in_parallel: bool = True) -> OnnxReranker:
     if not has_export(work, artifact):
         export(work, artifact)
-    return OnnxReranker(export_dir(work, artifact))
+    return OnnxReranker(export_dir(work, artifact), pairs_in_parallel=pairs_in_parallel)
 
 
 def shipped_reranker(work: Path, artifact: Path) -> Reranker | None:
@@ -269,7 +269,7 @@ def score_folds(args: argparse.Namespace, sets: dict[str, dict[str, list[dict]]]
         answer_model = args.answer_dir / f"answerability-{fold}.npz" if args.answer_dir else None
         if answer_model is not None and not answer_model.is_file():
             raise SystemExit(f"{answer_model} is missing: run train/reranker/train.py --task answer --runs even,odd first")
-        answerability = reranker_for(args.work, answer_model) if answer_model else None
+        answerability = reranker_for(args.work, answer_model, pairs_in_parallel=False) if answer_model else None
         half_index = index_of(args.work, f"half-{fold}", SQUAD, halves[fold], args.reuse)
         where = {"retrieval": all_index, "unrelated+": half_index, "unrelated-": half_index, "squad2": v2_index}
         where["ontopic+"] = where["ontopic-"] = index_of(args.work, f"ontopic-{fold}", SQUAD, halves[fold], args.reuse,

@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TextIO
 
@@ -251,10 +252,11 @@ def open_answerer(settings: Settings):  # type: ignore[no-untyped-def]
     from citebot.index.search.rerank import make_reranker
 
     reader = store_for(settings).reader(settings.model)
-    embedder = query_embedder(settings.model, settings.index_dir, settings.query_encoder)
-    return Answerer(reader, embedder, top_k=settings.top_k, abstain_below=settings.abstain_below,
-                    max_question_chars=settings.max_question_chars,
-                    reranker=make_reranker(settings.reranker, settings.index_dir, notify=err))
+    with ThreadPoolExecutor(1) as loader:  # the models' sessions load side by side (the GIL is released)
+        reranker = loader.submit(make_reranker, settings.reranker, settings.index_dir, notify=err)
+        embedder = query_embedder(settings.model, settings.index_dir, settings.query_encoder)
+        return Answerer(reader, embedder, top_k=settings.top_k, abstain_below=settings.abstain_below,
+                        max_question_chars=settings.max_question_chars, reranker=reranker.result())
 
 
 def batch_lines(source: str) -> Iterator[str]:
