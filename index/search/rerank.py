@@ -73,8 +73,9 @@ class OnnxReranker:
     def __init__(self, directory: Path, threads: int | None = None, model_file: str = "model.onnx", *,
                  pairs_in_parallel: bool = True) -> None:
         """``pairs_in_parallel`` (a reranker, ten pairs a question): each of ``threads`` workers scores a
-        pair on a one-thread session, 13% faster here than one pair at a time on all threads; otherwise
-        (the answerability model, one window a question) a run uses all threads."""
+        pair on a one-thread session, 15% faster here than one pair at a time on all threads
+        (bench/rerank_precision.py); otherwise (the answerability model, one window a question) a run
+        uses all threads."""
         info = json.loads((directory / "reranker.json").read_text(encoding="utf-8"))
         self.name = f"builtin:{info['artifact']}"
         self.precision = str(info["precision"])
