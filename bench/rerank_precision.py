@@ -2,11 +2,12 @@
 
     .venv/bin/python -m bench.rerank_precision [--index-dir /tmp/citebot-eval/all] [--questions 160]
 
-Every question's pairs are what `ask` reads: the hybrid retrieval's first 10 distinct sentences, as
-(question, title | sentence). The variants all come from the index's fp32 export of the shipped
-reranker (exported first when missing); the int8 ones are quantised from it in a temporary folder:
-  fp32 side by side         as shipped: each pair alone, the pairs on one-thread sessions side by side
-  fp32 alone, in turn       each pair alone on one session with all threads
+Every question's pairs are what `ask` reads (rerank() itself picks them: the hybrid retrieval's first
+10 distinct sentences, as (question, title | sentence)). The variants all come from the index's fp32
+export of the shipped reranker (exported first when missing); the int8 ones are quantised from it in
+a temporary folder:
+  fp32 side by side         OnnxReranker as `ask` runs it: each pair alone, on one-thread sessions side by side
+  fp32 alone, in turn       OnnxReranker(pairs_in_parallel=False): each pair alone, one session with all threads
   fp32 one batch            the 10 pairs padded to the longest, one run
   int8 one batch            dynamic int8 (per-channel weights), one padded batch: shipped until 2026-12-04
   int8 alone                the same model, each pair alone
@@ -20,13 +21,9 @@ Run bench.eval_squad first to build the SQuAD index.
 from __future__ import annotations
 
 import argparse
-import json
-import logging
-import os
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -36,48 +33,38 @@ from bench.eval_squad import questions
 from bench.timing import machine_reference
 from citebot.bot.answer import GROUP_POOL
 from citebot.index.embed.embedders import DEFAULT_MODEL
-from citebot.index.embed.onnx_encoder import inference_session, padded_feeds, query_embedder
+from citebot.index.embed.onnx_encoder import default_threads, inference_session, padded_feeds, quantize_int8, query_embedder
 from citebot.index.search.hybrid import HybridSearch
-from citebot.index.search.rerank import ARTIFACT, RERANK_TOP, export, export_dir, has_export, passage_of
-from citebot.index.search.rerank_text import pair_tokenizer
+from citebot.index.search.rerank import ARTIFACT, OnnxReranker, export, export_dir, has_export, rerank
 from citebot.index.store.reader import IndexReader
 
-Scorer = Callable[[list], np.ndarray]  # tokenizer encodings of one question's pairs -> logits
+Scorer = Callable[[str, list[str]], np.ndarray]  # a question and its passages -> one logit each
 
 
-def pairs_of(index_dir: Path, n: int) -> list[list[tuple[str, str]]]:
-    """For ``n`` SQuAD questions, the (question, passage) pairs the reranker reads in `ask`."""
+class Recorder:
+    """A Reranker that keeps what rerank() hands it: the pairs `ask` reads."""
+
+    name = "recorder"
+    answerability = None
+
+    def __init__(self) -> None:
+        self.read: list[tuple[str, list[str]]] = []
+
+    def score(self, question: str, passages: list[str]) -> np.ndarray:
+        self.read.append((question, passages))
+        return np.zeros(len(passages))
+
+
+def pairs_of(index_dir: Path, n: int) -> list[tuple[str, list[str]]]:
+    """For ``n`` SQuAD questions, the passages the reranker reads in `ask` (the question's first
+    RERANK_TOP distinct sentences of the hybrid retrieval)."""
     reader = IndexReader.open(index_dir, model=DEFAULT_MODEL)
     embedder = query_embedder(DEFAULT_MODEL, index_dir)
     search = HybridSearch(reader)
-    out = []
+    recorder = Recorder()
     for q in [q["question"] for q in questions(SQUAD)][:: max(1, 5609 // n)][:n]:
-        seen: set[str] = set()
-        pairs = []
-        for hit in search.search(q, embedder.encode([q])[0], GROUP_POOL).hits:
-            key = " ".join(hit.text.lower().split())
-            if key not in seen:
-                seen.add(key)
-                pairs.append((q, passage_of(hit)))
-            if len(pairs) == RERANK_TOP:
-                break
-        out.append(pairs)
-    return out
-
-
-def quantised(source: Path, target: Path, keep_fp32: list[str]) -> Path:
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # quantize_dynamic logs advice on the root logger
-    try:
-        quantize_dynamic(str(source), str(target), per_channel=True, weight_type=QuantType.QInt8, nodes_to_exclude=keep_fp32,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # the saved graph is already fused
-    finally:
-        root.setLevel(level)
-    return target
+        rerank(q, search.search(q, embedder.encode([q])[0], GROUP_POOL), recorder)
+    return recorder.read
 
 
 def feed_forward(model: Path) -> list[str]:
@@ -88,16 +75,18 @@ def feed_forward(model: Path) -> list[str]:
                                                                       or ("/output/dense/" in n.name and "/attention/" not in n.name))]
 
 
-def alone(session) -> Scorer:  # type: ignore[no-untyped-def]
-    return lambda encs: np.asarray([float(session.run(None, padded_feeds([e]))[0].reshape(-1)[0]) for e in encs])
+def alone(session, tokenizer) -> Scorer:  # type: ignore[no-untyped-def]
+    def score(question: str, passages: list[str]) -> np.ndarray:
+        encodings = tokenizer.encode_batch([(question, p) for p in passages])
+        return np.asarray([float(session.run(None, padded_feeds([e]))[0].reshape(-1)[0]) for e in encodings])
+    return score
 
 
-def batched(session) -> Scorer:  # type: ignore[no-untyped-def]
-    return lambda encs: session.run(None, padded_feeds(encs))[0].reshape(-1).astype(np.float64)
-
-
-def side_by_side(session, pool: ThreadPoolExecutor) -> Scorer:  # type: ignore[no-untyped-def]
-    return lambda encs: np.concatenate(list(pool.map(alone(session), [[e] for e in encs])))
+def batched(session, tokenizer) -> Scorer:  # type: ignore[no-untyped-def]
+    def score(question: str, passages: list[str]) -> np.ndarray:
+        feeds = padded_feeds(tokenizer.encode_batch([(question, p) for p in passages]))
+        return session.run(None, feeds)[0].reshape(-1).astype(np.float64)
+    return score
 
 
 def main() -> None:
@@ -106,38 +95,42 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=160)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
-    threads = min(4, os.cpu_count() or 1)
+    import onnx
+
+    threads = default_threads()
     if not has_export(args.index_dir, ARTIFACT):
         export(args.index_dir, ARTIFACT)
     directory = export_dir(args.index_dir, ARTIFACT)
-    tokenizer = pair_tokenizer(str(directory / "tokenizer.json"))
-    questions_pairs = [tokenizer.encode_batch(pairs) for pairs in pairs_of(args.index_dir, args.questions)]
+    questions_pairs = pairs_of(args.index_dir, args.questions)
     with tempfile.TemporaryDirectory() as tmp:
         model = directory / "model.onnx"
-        int8 = quantised(model, Path(tmp) / "int8.onnx", [])
-        mixed = quantised(model, Path(tmp) / "int8-ffn-fp32.onnx", feed_forward(model))
-        saved = json.loads((directory / "reranker.json").read_text(encoding="utf-8")).get("optimized")  # loaded as `ask` does
-        fp32_all, int8_all = inference_session(model, threads, optimized=saved), inference_session(int8, threads)
+        int8, mixed = Path(tmp) / "int8.onnx", Path(tmp) / "int8-ffn-fp32.onnx"
+        fused = {"DefaultTensorType": onnx.TensorProto.FLOAT}  # the saved graph is fused: shape inference cannot type it
+        quantize_int8(model, int8, extra_options=fused)
+        quantize_int8(model, mixed, extra_options=fused, nodes_to_exclude=feed_forward(model))
+        shipped, in_turn = OnnxReranker(directory), OnnxReranker(directory, pairs_in_parallel=False)  # loaded as `ask` loads them
+        int8_all = inference_session(int8, threads)
+        tokenizer = in_turn.tokenizer
         variants: dict[str, Scorer] = {
-            "fp32 side by side": side_by_side(inference_session(model, 1, optimized=saved), ThreadPoolExecutor(threads)),
-            "fp32 alone, in turn": alone(fp32_all),
-            "fp32 one batch": batched(fp32_all),
-            "int8 one batch": batched(int8_all),
-            "int8 alone": alone(int8_all),
-            "int8 but FFN, alone": alone(inference_session(mixed, threads)),
+            "fp32 side by side": shipped.score,
+            "fp32 alone, in turn": in_turn.score,
+            "fp32 one batch": batched(in_turn.session, tokenizer),
+            "int8 one batch": batched(int8_all, tokenizer),
+            "int8 alone": alone(int8_all, tokenizer),
+            "int8 but FFN, alone": alone(inference_session(mixed, threads), tokenizer),
         }
-        logits = {name: [score(encs) for encs in questions_pairs] for name, score in variants.items()}
+        logits = {name: [score(q, passages) for q, passages in questions_pairs] for name, score in variants.items()}
         ms: dict[str, float] = {}
         for name, score in variants.items():
             rounds = []
             for _ in range(args.rounds):
                 t0 = time.perf_counter()
-                for encs in questions_pairs:
-                    score(encs)
+                for q, passages in questions_pairs:
+                    score(q, passages)
                 rounds.append((time.perf_counter() - t0) / len(questions_pairs) * 1000)
             ms[name] = min(rounds)
     print(machine_reference())
-    print(f"{len(questions_pairs)} questions, {sum(len(e) for e in questions_pairs)} pairs; per variant: ms per question "
+    print(f"{len(questions_pairs)} questions, {sum(len(p) for _, p in questions_pairs)} pairs; per variant: ms per question "
           f"(best of {args.rounds}), |logit - fp32 alone| mean (p90), questions whose best sentence changed")
     reference = logits["fp32 alone, in turn"]
     for name in variants:

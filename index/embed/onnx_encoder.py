@@ -93,6 +93,11 @@ def padded_feeds(encodings) -> dict[str, np.ndarray]:  # type: ignore[no-untyped
     return feeds
 
 
+def default_threads() -> int:
+    """Threads an ONNX session (or the reranker's pairs side by side) uses unless told: the cores, at most 4."""
+    return min(4, os.cpu_count() or 1)
+
+
 def inference_session(path: Path, threads: int | None = None, *, spin: bool = False, optimized: str | None = None):  # type: ignore[no-untyped-def]
     """An ONNX Runtime CPU session for one exported model.
 
@@ -106,7 +111,7 @@ def inference_session(path: Path, threads: int | None = None, *, spin: bool = Fa
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+    options.intra_op_num_threads = threads or default_threads()
     options.log_severity_level = 3
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     if optimized == ort.__version__:
@@ -220,25 +225,31 @@ def _replace_dir(staged: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def quantize_int8(source: Path, target: Path, **options: object) -> None:
+    """Dynamic int8 quantisation of an ONNX graph, one weight scale per output channel; ``options`` go to
+    onnxruntime's quantize_dynamic (bench/rerank_precision.py: nodes_to_exclude, extra_options)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_dynamic logs advice to pre-process the graph on the root logger
+    try:
+        quantize_dynamic(str(source), str(target), per_channel=True, weight_type=QuantType.QInt8, **options)  # type: ignore[arg-type]
+    finally:
+        root.setLevel(level)
+
+
 def quantize(index_dir: Path) -> bool:
     """Write INDEX_DIR/encoder-int8 from the exported fp32 encoder: dynamic int8 quantisation with one
     scale per output channel (per-tensor scales lost too much: mean cosine 0.96 to the model, against
     0.993 per channel on SQuAD sentences). False, with a warning, when it cannot be done."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     source = index_dir / ENCODER_DIR
     staged = index_dir / f".tmp-{INT8_DIR}-{os.getpid()}"
     shutil.rmtree(staged, ignore_errors=True)
     staged.mkdir(parents=True)
     try:
         shutil.copy2(source / "tokenizer.json", staged / "tokenizer.json")
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.ERROR)  # quantize_dynamic logs advice to pre-process the graph on the root logger
-        try:
-            quantize_dynamic(str(source / "model.onnx"), str(staged / "model.onnx"), per_channel=True, weight_type=QuantType.QInt8)
-        finally:
-            root.setLevel(level)
+        quantize_int8(source / "model.onnx", staged / "model.onnx")
         info = json.loads((source / "encoder.json").read_text(encoding="utf-8"))
         info["precision"] = "int8"
         info["files"] = file_sizes(staged)
