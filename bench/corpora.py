@@ -12,6 +12,7 @@ from citebot.index.records import Article
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 SQUAD = SHARED / "eval" / "squad-v1.1-dev-a.json"
+SQUAD_TRAIN = SHARED / "eval" / "squad-v2.0-train-10.json"
 
 
 def squad_articles(path: Path = SQUAD, limit: int | None = None) -> list[Article]:

@@ -22,6 +22,9 @@ halves), "odd" without the odd ones. Per fold:
                indexed paragraph of the article states (on topic, not answered: as a search engine's
                question over a summary that says nothing about it). Not fitted on: a check of
                how the confidence carries to a kind of unanswerable question it was not fitted on
+  crowd        (--crowd) the unrelated sets' questions again, the fold's half indexed among ~730 other
+               articles (crowd(): the ten SQuAD training articles' paragraphs, the 30 real news pages):
+               how the confidence, fitted on small indexes, carries to a larger collection. Not fitted on
 Then the confidence model (RERANKED_WEIGHTS in bot/answer.py) is fitted on the pooled
 out-of-fold scores (--fit prints it; --features chooses the signals) and checked cross-fitted (fit on
 one fold, scored on the other; the on-topic sets are scored too, and --fit-ontopic fits on them as well);
@@ -33,6 +36,8 @@ questions (bench/newsroom_questions.json, never trained on) over the project's s
 questions as a full run; no cross-fitting); --baseline prints a saved run's figures on the same
 questions beside them (a paired comparison: the differences are far less noisy than either figure;
 the newsroom check is skipped). --rerank-top N reads N candidates instead of the shipped 10.
+--crowd also asks the newsroom questions with the news among ~1,900 other articles (crowd(): the dev
+half's paragraphs too); with --records it scores the crowd sets the saved records lack and adds them.
 --answer-dir D also scores the fold answerability models in D (train.py --task answer): the signal
 "answerable" of the shipped confidence (ANSWERABLE_WEIGHTS, used when records have it), which --fit
 --features can include.
@@ -51,7 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.corpora import ROOT, SHARED, SQUAD, paragraph_number
+from bench.corpora import ROOT, SHARED, SQUAD, SQUAD_TRAIN, paragraph_number, squad_articles
 from bench.eval_squad import auroc, build, fit_logistic, questions
 from bench.timing import p50_p90
 from citebot.bot.answer import (
@@ -171,10 +176,12 @@ def confidence_of(x: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
 
 
 def index_of(work: Path, name: str, path: Path, titles: set[str] | None, reuse: bool,
-             keep: Callable[[Article], bool] | None = None) -> Path:
+             keep: Callable[[Article], bool] | None = None, others: Callable[[], list[Article]] | None = None) -> Path:
+    """The index ``name`` in ``work`` of the SQuAD paragraphs of ``titles`` that ``keep`` accepts, and
+    ``others()``' articles beside them; built unless ``reuse`` finds it."""
     directory = work / name
     if not (reuse and (directory / "CURRENT").exists()):
-        build(directory, path, titles, DEFAULT_MODEL, keep=keep)
+        build(directory, path, titles, DEFAULT_MODEL, keep=keep, others=others() if others else ())
     return directory
 
 
@@ -182,18 +189,33 @@ def answerer_at(directory: Path) -> Answerer:
     return Answerer(IndexReader.open(directory, model=DEFAULT_MODEL), query_embedder(DEFAULT_MODEL, directory), top_k=10)
 
 
-def newsroom(reranker: Reranker | None, work: Path, reuse: bool) -> None:
-    """Our own newsroom questions over the samples and the seeds, with the shipped reranker (or --artifact)."""
+def crowd(with_dev: bool = True) -> list[Article]:
+    """Articles for the questions' own to be found among (--crowd): every paragraph of the ten SQuAD
+    training articles as an article of its own, the 30 real news pages of ../shared/extraction as citebot
+    reads them and (``with_dev``, for the newsroom questions: about 1,900 articles in all) every paragraph
+    of the SQuAD dev half. None of them is about the questions' events; the SQuAD training articles are
+    in the rerankers' training data (questions and sentences of their own: other topics)."""
+    pages = SHARED / "extraction" / "pages"
+    return [*(squad_articles(SQUAD) if with_dev else []), *squad_articles(SQUAD_TRAIN),
+            *(load([pages])[0] if pages.is_dir() else [])]
+
+
+def newsroom(reranker: Reranker | None, work: Path, reuse: bool, crowded: bool = False) -> None:
+    """Our own newsroom questions over the samples and the seeds, with the shipped reranker (or --artifact);
+    crowded: over each of them among crowd()'s articles instead (one index each), as in a newsroom's archive."""
     spec = json.loads((ROOT / "bench" / "newsroom_questions.json").read_text(encoding="utf-8"))
     from citebot.index.embed.embedders import make_embedder
 
+    others = crowd() if crowded else []
     for corpus, folder in (("samples", ROOT / "examples" / "articles"), ("seeds", SHARED / "seeds")):
         items = spec.get(corpus, [])
         if not items or not folder.is_dir():
             continue
-        directory = work / f"news-{corpus}"
+        directory = work / (f"news-{corpus}-crowd" if crowded else f"news-{corpus}")
         if not (reuse and (directory / "CURRENT").exists()):
-            write(directory, make_embedder(DEFAULT_MODEL), load([folder])[0], fresh=True)
+            write(directory, make_embedder(DEFAULT_MODEL), [*load([folder])[0], *others], fresh=True)
+        if crowded:
+            corpus = f"{corpus} among {len(others):,} other articles"
         for label, with_reranker in (("hybrid alone", None), ("with reranker", reranker)):
             answerer = answerer_at(directory)
             answerer.reranker = with_reranker
@@ -257,9 +279,8 @@ def ontopic_sets(dev: list[dict], halves: dict[str, set[str]], fold: str, per_fo
 
 def score_folds(args: argparse.Namespace, sets: dict[str, dict[str, list[dict]]],  # type: ignore[type-arg]
                 halves: dict[str, set[str]]) -> dict[str, dict[str, list[dict]]]:  # type: ignore[type-arg]
-    """Every question of every set scored by the fold model that never saw its article."""
-    all_index = index_of(args.work, "all", SQUAD, None, args.reuse)
-    v2_index = index_of(args.work, "squad2", SQUAD2, None, args.reuse)
+    """Every question of every set scored by the fold model that never saw its article; only the
+    indexes these sets need are opened (or built)."""
     recs: dict[str, dict[str, list[dict]]] = {}  # type: ignore[type-arg]
     for fold in args.folds:
         artifact = args.folds_dir / f"reranker-{fold}.npz"
@@ -270,17 +291,22 @@ def score_folds(args: argparse.Namespace, sets: dict[str, dict[str, list[dict]]]
         if answer_model is not None and not answer_model.is_file():
             raise SystemExit(f"{answer_model} is missing: run train/reranker/train.py --task answer --runs even,odd first")
         answerability = reranker_for(args.work, answer_model, pairs_in_parallel=False) if answer_model else None
-        half_index = index_of(args.work, f"half-{fold}", SQUAD, halves[fold], args.reuse)
-        where = {"retrieval": all_index, "unrelated+": half_index, "unrelated-": half_index, "squad2": v2_index}
-        where["ontopic+"] = where["ontopic-"] = index_of(args.work, f"ontopic-{fold}", SQUAD, halves[fold], args.reuse,
-                                                         keep=lambda a: paragraph_number(a.id) % 2 == 0)
+        where = {
+            "retrieval": lambda: index_of(args.work, "all", SQUAD, None, args.reuse),
+            "unrelated": lambda: index_of(args.work, f"half-{fold}", SQUAD, halves[fold], args.reuse),  # noqa: B023
+            "squad2": lambda: index_of(args.work, "squad2", SQUAD2, None, args.reuse),
+            "ontopic": lambda: index_of(args.work, f"ontopic-{fold}", SQUAD, halves[fold], args.reuse,  # noqa: B023
+                                        keep=lambda a: paragraph_number(a.id) % 2 == 0),
+            "crowd": lambda: index_of(args.work, f"crowd-{fold}", SQUAD, halves[fold], args.reuse,  # noqa: B023
+                                      others=lambda: crowd(with_dev=False)),
+        }
         recs[fold] = {}
         for name, qs in sets[fold].items():
-            answerer = answerer_at(where[name])
+            answerer = answerer_at(where[name.rstrip("+-")]())
             t0 = time.perf_counter()
             recs[fold][name] = [record(answerer, reranker, q, args.rerank_top, answerability) for q in qs]
             for r, q in zip(recs[fold][name], qs, strict=True):
-                r["answerable"] = 0 if (name in ("unrelated-", "ontopic-") or q["impossible"]) else 1
+                r["answerable"] = 0 if (name.endswith("-") or q["impossible"]) else 1
             print(f"fold {fold}: {name}: {len(qs)} questions in {time.perf_counter() - t0:.0f}s", flush=True)
     return recs
 
@@ -375,6 +401,9 @@ def main() -> None:
                     help="--fit on the on-topic sets too (otherwise they are only scored, cross-fitted)")
     ap.add_argument("--threshold", type=float, default=DEFAULT_ABSTAIN_BELOW)
     ap.add_argument("--news-only", action="store_true")
+    ap.add_argument("--crowd", action="store_true",
+                    help="also the unrelated-article sets with the fold's half among ~730 other articles (with --records: "
+                    "scored and added to the saved records), and the newsroom check among ~1,900 (crowd())")
     ap.add_argument("--artifact", type=Path, default=ARTIFACT, help="the reranker (.npz) the newsroom check uses")
     ap.add_argument("--features", default=",".join(FEATURES), help="comma-separated signals --fit fits over")
     ap.add_argument("--fit-one", metavar="SIGNAL", help="fit one signal's confidence weight alone, the others held as shipped")
@@ -396,7 +425,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     candidates = args.features.split(",")
     if args.news_only:
-        newsroom(shipped_reranker(args.work, args.artifact), args.work, args.reuse)
+        newsroom(shipped_reranker(args.work, args.artifact), args.work, args.reuse, args.crowd)
         return
     dev = questions(SQUAD)
     v2 = questions(SQUAD2)
@@ -409,12 +438,23 @@ def main() -> None:
 
     base = json.loads(args.baseline.read_text(encoding="utf-8")) if args.baseline else None  # read before scoring
     out = args.work / ("rerank-records.json" if args.folds == FOLDS else f"rerank-records-{'-'.join(args.folds)}.json")
+    sets = {fold: sets_of(dev, v2, halves, fold, sample) for fold in FOLDS}
+    for fold in FOLDS:
+        sets[fold].update(ontopic_sets(dev, halves, fold, args.per_fold))
+        if args.crowd:  # the unrelated sets' questions again, their index among other articles
+            sets[fold].update({"crowd+": sets[fold]["unrelated+"], "crowd-": sets[fold]["unrelated-"]})
     if args.records:
         recs = json.loads(out.read_text(encoding="utf-8"))
+        missing = {fold: {name: qs for name, qs in sets[fold].items() if name not in recs[fold]} for fold in args.folds}
+        if args.crowd and any(missing.values()):  # add the crowd sets to records scored without them
+            for fold in args.folds:
+                if [r["q"] for r in recs[fold]["unrelated+"]] != [q["question"] for q in sets[fold]["unrelated+"]]:
+                    raise SystemExit(f"{out} does not hold this run's questions (other --per-fold?)")
+            added = score_folds(args, missing, halves)
+            for fold in args.folds:
+                recs[fold].update(added[fold])
+            out.write_text(json.dumps(recs), encoding="utf-8")
     else:
-        sets = {fold: sets_of(dev, v2, halves, fold, sample) for fold in FOLDS}
-        for fold in FOLDS:
-            sets[fold].update(ontopic_sets(dev, halves, fold, args.per_fold))
         recs = score_folds(args, sets, halves)
         out.write_text(json.dumps(recs), encoding="utf-8")
     runs = {"this run": recs}
@@ -438,7 +478,7 @@ def main() -> None:
             fit_one(args.fit_one, lambda fold, names: conf_sets(recs, fold, names))
     print(f"\nper-question records: {out}")
     if args.artifact.is_file() and base is None:  # the quick paired check skips the newsroom questions
-        newsroom(shipped_reranker(args.work, args.artifact), args.work, args.reuse)
+        newsroom(shipped_reranker(args.work, args.artifact), args.work, args.reuse, args.crowd)
 
 
 def confidence_sets(recs: dict, fold: str, inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def,type-arg]
@@ -487,6 +527,8 @@ def report(label: str, recs: dict, folds: tuple[str, ...], threshold: float, bes
         if "ontopic+" in recs[fold]:
             print(f"    on topic, not fitted on: {ontopic_figures(recs[fold], threshold)}")
             print(f"      hybrid alone (the confidence without reranker): {ontopic_figures(recs[fold], threshold, hybrid_confidence)}")
+        if "crowd+" in recs[fold]:
+            print(f"    among other articles, not fitted on: {crowd_figures(recs[fold], threshold)}")
     shipped = [shipped_confidence(recs, f) for f in folds]
     ps_all = np.concatenate([p for pu, _, ps, _ in shipped for p in (pu, ps)])
     ys_all = np.concatenate([y for _, yu, _, ys in shipped for y in (yu, ys)])
@@ -518,6 +560,18 @@ def ontopic_figures(fold_recs: dict, threshold: float, conf=confidence) -> str: 
     return (f"AUROC {auroc(scores, labels):.3f}, answers {(pos >= threshold).mean():.1%} of {len(pos)} answerable, "
             f"abstains on {(neg < threshold).mean():.1%} of {len(neg)} not answered ({(neg < point).mean():.1%} "
             f"at the unrelated sets' {ANSWERED:.1%}-answered point)")
+
+
+def crowd_figures(fold_recs: dict, threshold: float, conf=confidence) -> str:  # type: ignore[no-untyped-def,type-arg]
+    """The unrelated-article sets again with the fold's half indexed among crowd()'s articles: at
+    ``threshold`` and at the point answering ANSWERED of the answerable questions without them."""
+    pos = np.asarray([conf(r["signals"]) for r in fold_recs["crowd+"]])
+    neg = np.asarray([conf(r["signals"]) for r in fold_recs["crowd-"]])
+    point = np.quantile([conf(r["signals"]) for r in fold_recs["unrelated+"]], 1 - ANSWERED)
+    scores, labels = np.concatenate([pos, neg]), np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
+    return (f"AUROC {auroc(scores, labels):.3f}, answers {(pos >= threshold).mean():.1%} of answerable, "
+            f"abstains on {(neg < threshold).mean():.1%} of unrelated ({(neg < point).mean():.1%} at the "
+            f"{ANSWERED:.1%}-answered point without them, where it answers {(pos >= point).mean():.1%})")
 
 
 def shipped_confidence(recs: dict, fold: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[type-arg]

@@ -16,7 +16,7 @@ import io
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +44,11 @@ def questions(path: Path) -> list[dict]:  # type: ignore[type-arg]
 
 
 def build(index_dir: Path, path: Path, titles: set[str] | None, model: str, embedder: Embedder | None = None,
-          keep: Callable[[Article], bool] | None = None) -> None:
-    """An index of the SQuAD paragraphs of ``titles`` (all when None) that ``keep`` accepts (all when None)."""
+          keep: Callable[[Article], bool] | None = None, others: Sequence[Article] = ()) -> None:
+    """An index of the SQuAD paragraphs of ``titles`` (all when None) that ``keep`` accepts (all when None),
+    and ``others`` beside them."""
     articles = [a for a in squad_articles(path) if (titles is None or a.title in titles) and (keep is None or keep(a))]
+    articles += others
     t0 = time.perf_counter()
     report = write(index_dir, embedder or make_embedder(model), articles, fresh=True)
     print(f"indexed {report.articles_total} paragraphs, {report.sentences_total} sentences "

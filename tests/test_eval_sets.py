@@ -35,3 +35,18 @@ def test_ontopic_sets_ask_of_indexed_paragraphs_and_of_left_out_ones_the_index_n
     everything = ontopic_sets(dev, halves, "even", 0)["ontopic-"]
     left_out = [q for q in dev if q["title"] in halves["even"] and paragraph_number(q["article"]) % 2 == 1]
     assert 0 < len(everything) < len(left_out)  # some left-out paragraphs' answers are stated elsewhere: not asked
+
+
+def test_the_crowd_around_a_fold_holds_no_dev_paragraph_and_the_newsrooms_holds_them_all() -> None:
+    from bench.eval_rerank import crowd
+    from bench.eval_squad import questions
+
+    dev_titles = {q["title"] for q in questions(SQUAD)}
+    around_fold = crowd(with_dev=False)
+    assert not {a.title for a in around_fold} & dev_titles  # the unrelated questions' answers stay out
+    pages = [a for a in around_fold if a.path and a.path.endswith(".html")]
+    assert len(pages) >= 25 and all(len(a.body) > 200 for a in pages)  # the real news pages, read as citebot reads them
+    everything = crowd()
+    dev_paragraphs = sum(len(doc["paragraphs"]) for doc in json.loads(SQUAD.read_text(encoding="utf-8"))["data"])
+    assert len(everything) - len(around_fold) == dev_paragraphs  # the newsroom check's crowd: the dev half too
+    assert len({a.id for a in everything}) == len(everything)

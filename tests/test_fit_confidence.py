@@ -53,3 +53,17 @@ def test_records_without_the_on_topic_sets_are_scored_without_them_and_cannot_be
     fit_confidence(["dense"], lambda f, n: conf_sets(recs, f, n), 0.2, lambda f, n: topic_set(recs, f, n))
     with pytest.raises(SystemExit, match="no on-topic sets"):
         fit_confidence(["dense"], lambda f, n: conf_sets(recs, f, n), 0.2, lambda f, n: topic_set(recs, f, n), fit_topic=True)
+
+
+def test_crowd_figures_abstain_at_the_point_the_small_index_sets() -> None:
+    from bench.eval_rerank import crowd_figures
+
+    dense = lambda signals: signals["dense"]  # noqa: E731
+    fold = records(3)
+    fold["crowd+"] = [{"answerable": 1, "signals": {**r["signals"], "dense": r["signals"]["dense"] - 0.3}} for r in fold["unrelated+"]]
+    fold["crowd-"] = [{"answerable": 0, "signals": {"dense": 1.0 if i < 50 else 0.0, "logit": 0.0}} for i in range(200)]
+    text = crowd_figures(fold, 0.5, dense)
+    # a quarter of the crowded unrelated questions look as related as the answerable ones: answered at every threshold
+    assert "abstains on 75.0% of unrelated (75.0% at the 97.5%-answered point" in text
+    answered = float(re.search(r"where it answers ([0-9.]+)%", text).group(1))  # type: ignore[union-attr]
+    assert answered < 50  # the point comes from the small index's answerable questions, not the crowded ones
