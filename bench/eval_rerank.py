@@ -550,14 +550,20 @@ def hybrid_confidence(signals: dict[str, float]) -> float:
     return confidence({k: v for k, v in signals.items() if k not in ("rerank_max", "answerable")})
 
 
+def check_scores(fold_recs: dict, check: str, conf) -> tuple[np.ndarray, np.ndarray, float, float]:  # type: ignore[no-untyped-def,type-arg]
+    """A held-out check's confidences (``check``+: answerable, ``check``-: not), the point answering
+    ANSWERED of the unrelated sets' answerable questions, and the check's AUROC."""
+    pos = np.asarray([conf(r["signals"]) for r in fold_recs[f"{check}+"]])
+    neg = np.asarray([conf(r["signals"]) for r in fold_recs[f"{check}-"]])
+    point = float(np.quantile([conf(r["signals"]) for r in fold_recs["unrelated+"]], 1 - ANSWERED))
+    return pos, neg, point, auroc(np.concatenate([pos, neg]), np.concatenate([np.ones(len(pos)), np.zeros(len(neg))]))
+
+
 def ontopic_figures(fold_recs: dict, threshold: float, conf=confidence) -> str:  # type: ignore[no-untyped-def,type-arg]
     """The on-topic check of a fold: questions of indexed paragraphs against questions of left-out
     ones, at ``threshold`` and at the point answering ANSWERED of the unrelated sets' answerable ones."""
-    pos = np.asarray([conf(r["signals"]) for r in fold_recs["ontopic+"]])
-    neg = np.asarray([conf(r["signals"]) for r in fold_recs["ontopic-"]])
-    point = np.quantile([conf(r["signals"]) for r in fold_recs["unrelated+"]], 1 - ANSWERED)
-    scores, labels = np.concatenate([pos, neg]), np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
-    return (f"AUROC {auroc(scores, labels):.3f}, answers {(pos >= threshold).mean():.1%} of {len(pos)} answerable, "
+    pos, neg, point, area = check_scores(fold_recs, "ontopic", conf)
+    return (f"AUROC {area:.3f}, answers {(pos >= threshold).mean():.1%} of {len(pos)} answerable, "
             f"abstains on {(neg < threshold).mean():.1%} of {len(neg)} not answered ({(neg < point).mean():.1%} "
             f"at the unrelated sets' {ANSWERED:.1%}-answered point)")
 
@@ -565,11 +571,8 @@ def ontopic_figures(fold_recs: dict, threshold: float, conf=confidence) -> str: 
 def crowd_figures(fold_recs: dict, threshold: float, conf=confidence) -> str:  # type: ignore[no-untyped-def,type-arg]
     """The unrelated-article sets again with the fold's half indexed among crowd()'s articles: at
     ``threshold`` and at the point answering ANSWERED of the answerable questions without them."""
-    pos = np.asarray([conf(r["signals"]) for r in fold_recs["crowd+"]])
-    neg = np.asarray([conf(r["signals"]) for r in fold_recs["crowd-"]])
-    point = np.quantile([conf(r["signals"]) for r in fold_recs["unrelated+"]], 1 - ANSWERED)
-    scores, labels = np.concatenate([pos, neg]), np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
-    return (f"AUROC {auroc(scores, labels):.3f}, answers {(pos >= threshold).mean():.1%} of answerable, "
+    pos, neg, point, area = check_scores(fold_recs, "crowd", conf)
+    return (f"AUROC {area:.3f}, answers {(pos >= threshold).mean():.1%} of answerable, "
             f"abstains on {(neg < threshold).mean():.1%} of unrelated ({(neg < point).mean():.1%} at the "
             f"{ANSWERED:.1%}-answered point without them, where it answers {(pos >= point).mean():.1%})")
 

@@ -92,7 +92,7 @@ import random
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +140,7 @@ class Pair:
     kind: str = "pair"  # answerability task: gold, impossible, own-other, elsewhere, unrelated, swap, negation
     weight: float = 1.0
     span: tuple[int, int] | None = None  # a positive pair's answer, as characters of ``text`` (--span)
+    source: str | None = None  # --crowd-negatives: the passage's own article (a run holding it out leaves the pair out)
 
 
 def squad(path: Path, only_impossible: bool = False) -> list[dict]:  # type: ignore[type-arg]
@@ -204,6 +205,7 @@ class Recipe:
     article_weight: float = ARTICLE_WEIGHT
     impossible_weight: float = 1.0  # a written-to-be-unanswerable question's pairs
     skip_answer_text: bool = False  # leave out other paragraphs' sentences that contain a gold answer's text
+    other_articles: int = 0  # the closest sentences of other articles without a gold answer's text (--crowd-negatives)
 
 
 HARD = Recipe(article_negatives=3, article_weight=2.0, impossible_weight=2.0, skip_answer_text=True)
@@ -229,6 +231,12 @@ def make_pairs(paragraphs: list[dict], encoder, rng: random.Random,  # type: ign
         others = np.flatnonzero(groups != para["group"])
         if others.size:
             chosen.add(int(others[rng.randrange(others.size)]))
+        near: set[int] = set()
+        if recipe.other_articles and others.size:  # what a large collection offers: the same kind of fact elsewhere
+            closest = others[np.argsort(-(svec[others] @ v))[: 4 * recipe.other_articles]]
+            near = {int(j) for j in closest if not any(a in texts[j].lower() for a in q["answers"])}
+            near = set(sorted(near, key=lambda j: -float(svec[j] @ v))[: recipe.other_articles]) - chosen
+            chosen |= near
         for j in sorted(chosen):
             label = int(owner[j] == pi and (j - lo) in q["pos"])
             text = passage(texts[j], paragraphs[owner[j]]["title"])
@@ -237,7 +245,8 @@ def make_pairs(paragraphs: list[dict], encoder, rng: random.Random,  # type: ign
             span = None if found is None else (at + found[0], at + found[1])
             same_article_other = owner[j] != pi and groups[j] == para["group"]
             weight = recipe.impossible_weight if q["impossible"] else recipe.article_weight if same_article_other else 1.0
-            pairs.append(Pair(q["q"], text, label, para["group"], q["id"], q["impossible"], weight=weight, span=span))
+            pairs.append(Pair(q["q"], text, label, para["group"], q["id"], q["impossible"], weight=weight, span=span,
+                              source=str(groups[j]) if j in near else None))
     return pairs
 
 
@@ -487,7 +496,7 @@ def train_run(name: str, base: str, batches: list[dict], pairs: list[Pair], held
     opt = torch.optim.AdamW([{"params": params, "lr": 5e-4}, {"params": heads, "lr": 2e-3}], weight_decay=0.01)
     train_idx = []
     for bi, b in enumerate(batches):
-        keep = [r for r, i in enumerate(b["rows"]) if pairs[i].group not in held_out]
+        keep = [r for r, i in enumerate(b["rows"]) if pairs[i].group not in held_out and pairs[i].source not in held_out]
         if keep:
             train_idx.append((bi, torch.tensor(keep)))
     steps = epochs * len(train_idx)
@@ -641,6 +650,9 @@ def main() -> None:
                          f"default {SPAN}; 0: without it)")
     ap.add_argument("--hard", action="store_true",
                     help=f"rank task: harder negatives from the question's article ({HARD}; see the docstring)")
+    ap.add_argument("--crowd-negatives", type=int, default=0, metavar="N",
+                    help="rank task: also the N sentences of other articles closest to the question (without a gold "
+                         "answer's text) as negatives; a fold run leaves out those from its held-out articles")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: only the first N pairs")
     ap.add_argument("--task", choices=sorted(TASKS), default="rank",
                     help="rank: the reranker (sentence answers the question); answer: the answerability model "
@@ -661,7 +673,8 @@ def main() -> None:
 
     encoder = SentenceTransformer(base, device="cpu")
     if args.task == "rank":
-        pairs = make_pairs(paragraphs, encoder, random.Random(SEED), HARD if args.hard else Recipe())
+        recipe = HARD if args.hard else Recipe()
+        pairs = make_pairs(paragraphs, encoder, random.Random(SEED), replace(recipe, other_articles=args.crowd_negatives))
     else:
         pairs = make_windows(paragraphs, encoder, random.Random(SEED))
     if args.limit:
