@@ -239,8 +239,8 @@ def make_pairs(paragraphs: list[dict], encoder, rng: random.Random,  # type: ign
         near: set[int] = set()
         if recipe.other_articles and others.size:  # what a large collection offers: the same kind of fact elsewhere
             closest = others[np.argsort(-(svec[others] @ v))[: 4 * recipe.other_articles]]
-            near = {int(j) for j in closest if not any(a in texts[j].lower() for a in q["answers"])}
-            near = set(sorted(near, key=lambda j: -float(svec[j] @ v))[: recipe.other_articles]) - chosen
+            kept = [int(j) for j in closest if not any(a in texts[j].lower() for a in q["answers"])]  # closest first
+            near = set(kept[: recipe.other_articles]) - chosen
             chosen |= near
         for j in sorted(chosen):
             label = int(owner[j] == pi and (j - lo) in q["pos"])
