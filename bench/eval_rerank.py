@@ -72,6 +72,7 @@ from citebot.index.embed.embedders import DEFAULT_MODEL
 from citebot.index.embed.onnx_encoder import query_embedder
 from citebot.index.ingest.files import load
 from citebot.index.records import Article
+from citebot.index.search.hybrid import score_gap
 from citebot.index.search.rerank import (
     ARTIFACT,
     BUILTIN,
@@ -168,7 +169,15 @@ def metrics(recs: list[dict], weight: float) -> dict[str, float]:  # type: ignor
 
 
 def features(recs: list[dict], names: list[str] = FEATURES) -> np.ndarray:  # type: ignore[type-arg]
-    return np.asarray([[r["signals"].get(k, 0.0) for k in names] for r in recs])
+    return np.asarray([[signals_of(r).get(k, 0.0) for k in names] for r in recs])
+
+
+def signals_of(rec: dict) -> dict[str, float]:  # type: ignore[type-arg]
+    """A record's signals; records scored before score_gap existed get it from their retrieval scores
+    (the fused scores it is computed from, best first)."""
+    if "score_gap" in rec["signals"] or "retrieval" not in rec:
+        return rec["signals"]
+    return {**rec["signals"], "score_gap": score_gap(np.asarray(rec["retrieval"]))}
 
 
 def confidence_of(x: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
@@ -553,9 +562,9 @@ def hybrid_confidence(signals: dict[str, float]) -> float:
 def check_scores(fold_recs: dict, check: str, conf) -> tuple[np.ndarray, np.ndarray, float, float]:  # type: ignore[no-untyped-def,type-arg]
     """A held-out check's confidences (``check``+: answerable, ``check``-: not), the point answering
     ANSWERED of the unrelated sets' answerable questions, and the check's AUROC."""
-    pos = np.asarray([conf(r["signals"]) for r in fold_recs[f"{check}+"]])
-    neg = np.asarray([conf(r["signals"]) for r in fold_recs[f"{check}-"]])
-    point = float(np.quantile([conf(r["signals"]) for r in fold_recs["unrelated+"]], 1 - ANSWERED))
+    pos = np.asarray([conf(signals_of(r)) for r in fold_recs[f"{check}+"]])
+    neg = np.asarray([conf(signals_of(r)) for r in fold_recs[f"{check}-"]])
+    point = float(np.quantile([conf(signals_of(r)) for r in fold_recs["unrelated+"]], 1 - ANSWERED))
     return pos, neg, point, auroc(np.concatenate([pos, neg]), np.concatenate([np.ones(len(pos)), np.zeros(len(neg))]))
 
 
@@ -579,7 +588,7 @@ def crowd_figures(fold_recs: dict, threshold: float, conf=confidence) -> str:  #
 
 def shipped_confidence(recs: dict, fold: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[type-arg]
     """The shipped confidence (whichever weights bot/answer.py picks for the signals) and the labels of a fold."""
-    return confidence_sets(recs, fold, lambda rs: np.asarray([confidence(r["signals"]) for r in rs]))
+    return confidence_sets(recs, fold, lambda rs: np.asarray([confidence(signals_of(r)) for r in rs]))
 
 if __name__ == "__main__":
     main()

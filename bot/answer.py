@@ -43,12 +43,16 @@ RERANKED_WEIGHTS = {"rerank_max": 0.2449, "max_dense": 3.657, "max_article": 2.2
 RERANKED_BIAS = -3.134
 # With the built-in reranker and its answerability model (the default; "answerable": its logit for the
 # window around the best sentence): fitted the same way on the fold models' records, the on-topic sets
-# included (bench/eval_rerank.py --fit --fit-ontopic --features ...,answerable), value_conflict's weight
-# held as above (fitted with the others it grows to -8.5 on the evidence of a few questions).
-ANSWERABLE_WEIGHTS = {"rerank_max": 0.2406, "max_dense": 2.875, "max_article": 1.159, "names_missing_any": -1.642,
-                      "words_missing_any": -0.9025, "type_missing": -0.1642, "answerable": 0.3268,
+# included (bench/eval_rerank.py --fit --fit-ontopic --features ...,answerable,score_gap), value_conflict's
+# weight held as above (fitted with the others it grows to -8.5 on the evidence of a few questions).
+# score_gap (the best fused score above ranks 11-30) stands for how much the best sentence stands out
+# from what the collection offers any question; unlike the best similarity it does not rise with the
+# collection's size. max_article is left out: fitted on SQuAD, where an article is one paragraph, it
+# would overrate a question's similarity to a whole news story (README, "The confidence").
+ANSWERABLE_WEIGHTS = {"rerank_max": 0.1873, "max_dense": 3.673, "names_missing_any": -1.669, "words_missing_any": -0.6438,
+                      "type_missing": -0.1608, "answerable": 0.3214, "score_gap": 0.9973,
                       "value_conflict": RERANKED_WEIGHTS["value_conflict"]}
-ANSWERABLE_BIAS = -1.661
+ANSWERABLE_BIAS = -2.521
 NO_ANSWER = "The articles do not answer this question."  # said by every front end when abstaining
 
 # Grouping: same numbers, and similar enough meaning.

@@ -15,6 +15,7 @@ from citebot.bot.answer import Answerer
 from citebot.index.embed.embedders import HashEmbedder
 from citebot.index.errors import IndexCorrupt, IndexMismatch, IndexMissing, ModelError
 from citebot.index.ingest.files import load, make_article
+from citebot.index.search.hybrid import HybridSearch, score_gap
 from citebot.index.store.generations import current_generation, generation_dirs
 from citebot.index.store.reader import IndexReader
 from citebot.index.store.writer import write
@@ -309,3 +310,14 @@ def test_keyword_scores_are_bm25_over_exact_lengths_in_both_stores(stores: Store
                             for n in range(2)), reverse=True)
     assert got_articles == pytest.approx(want_articles, rel=1e-4)
     reader.close()
+
+
+def test_score_gap_is_the_best_fused_score_above_ranks_11_to_30(sample_index: Path, embedder: HashEmbedder) -> None:
+    reader = IndexReader.open(sample_index, model=embedder.name)
+    question = "How many ships were delayed during the strike?"
+    found = HybridSearch(reader).search(question, embedder.encode([question])[0], 40)
+    scores = np.asarray([h.score for h in found.hits])
+    assert scores.size > 30
+    assert found.signals["score_gap"] == pytest.approx(scores[0] - scores[10:30].mean())
+    assert score_gap(np.asarray([3.0, 1.0, 2.0])) == pytest.approx(1.5)  # fewer than 11: above all the others
+    assert score_gap(np.asarray([0.7])) == pytest.approx(0.7) and score_gap(np.asarray([])) == 0.0

@@ -44,6 +44,7 @@ DEFAULT_WEIGHTS = Weights()
 POOL = 100  # dense and keyword candidates each
 TOP_ARTICLES = 5  # articles whose every sentence becomes a candidate, by each article signal
 NEIGHBOUR_WEIGHT = 0.5
+BACKGROUND = slice(10, 30)  # ranks whose mean fused score is the question's background (score_gap)
 
 TIME_Q = re.compile(r"\b(when|what year|which year|what century|which century|what decade|what date|what month)\b", re.I)
 NUMBER_Q = re.compile(r"\b(how many|how much|how long|how old|how far|how large|how big|what percentage|what percent"
@@ -106,6 +107,16 @@ def answer_type(question: str) -> int:
     return 0
 
 
+def score_gap(scores: np.ndarray) -> float:
+    """How far the best fused score stands above the background: the mean of ranks 11-30 (of all but the
+    first when there are fewer). The best score alone rises with the size of the collection (more
+    sentences, more near matches by chance); the background rises with it, so the gap does not."""
+    if scores.size == 0:
+        return 0.0
+    tail = scores[BACKGROUND] if scores.size > BACKGROUND.start else scores[1:]
+    return float(scores[0] - tail.mean()) if tail.size else float(scores[0])
+
+
 @dataclass
 class Retrieved:
     """Ranked hits (with their vectors, for grouping) and the signals confidence is computed from."""
@@ -162,6 +173,7 @@ class HybridSearch:
             "max_bm25": max(kw.values(), default=0.0),
             "known": known,
             "covered": covered,
+            "score_gap": score_gap(score[order]),
         }
         return Retrieved(hits, cv[order], signals)
 
