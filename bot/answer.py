@@ -24,23 +24,26 @@ from citebot.index.search.rerank import Reranker, answerable, rerank
 from citebot.index.search.values import value_conflict
 from citebot.index.store.base import Reader
 
-# Confidence = logistic(bias + sum(weight * signal)); fitted by bench/eval_squad.py --calibrate on
-# the SQuAD half (answerable: questions of indexed articles; unanswerable: of the others).
+# Confidence = logistic(bias + sum(weight * signal)). Without a reranker: fitted by bench/eval_rerank.py
+# --fit --fit-ontopic --features max_dense,top5_dense,max_bm25,known,covered,score_gap on its out-of-fold
+# records (the retrieval signals are in every record; unrelated-article, SQuAD 2.0 and on-topic questions),
+# the bias moved so that 0.2 answers 97.5% of the answerable ones (README, "Among other articles"; until
+# 2026-12-05 fitted by bench/eval_squad.py --calibrate without score_gap).
 CONFIDENCE_WEIGHTS = {
-    "max_dense": 8.549, "top5_dense": 13.62, "max_article": 0.9753, "max_bm25": 0.1753, "known": 2.749, "covered": 4.299,
+    "max_dense": 2.444, "top5_dense": 3.902, "max_bm25": 0.001586, "known": 2.129, "covered": 1.165, "score_gap": 1.775,
 }
-CONFIDENCE_BIAS = -16.95
-# At 0.2 on the SQuAD half: answers 97.6% of answerable questions, abstains on 91.2% of unanswerable ones.
+CONFIDENCE_BIAS = -7.555
 DEFAULT_ABSTAIN_BELOW = 0.2
-# With a reranker (the default): fitted by bench/eval_rerank.py --fit on out-of-fold reranker scores
-# (unrelated-article and SQuAD 2.0 questions), the bias then moved so that 0.2 answers 97.5% of the
-# answerable ones. Signals of the question's candidates, never of the whole collection's vocabulary.
-RERANKED_WEIGHTS = {"rerank_max": 0.2449, "max_dense": 3.657, "max_article": 2.275, "names_missing_any": -2.09,
-                    "words_missing_any": -0.8764, "type_missing": -0.3308, "value_conflict": -2.33}
+# With a reranker: fitted by bench/eval_rerank.py --fit on out-of-fold reranker scores (unrelated-article,
+# SQuAD 2.0 and on-topic questions), the bias then moved so that 0.2 answers 97.5% of the answerable ones.
+# Signals of the question's candidates, never of the whole collection's vocabulary; score_gap and no
+# article similarity, as for ANSWERABLE_WEIGHTS below.
+RERANKED_WEIGHTS = {"rerank_max": 0.3641, "max_dense": 4.294, "names_missing_any": -1.955, "words_missing_any": -0.9376,
+                    "type_missing": -0.1276, "score_gap": 1.135, "value_conflict": -2.33}
 # value_conflict's weight was fitted alone (L2 1.0; it fires on ~2% of SQuAD 2.0's unanswerable questions),
 # the others held, on the out-of-fold records of the reranker trained with the span loss for one epoch
 # (bench/eval_rerank.py --fit-one value_conflict; -2.68 on the two-epoch reranker's, kept).
-RERANKED_BIAS = -3.134
+RERANKED_BIAS = -3.222
 # With the built-in reranker and its answerability model (the default; "answerable": its logit for the
 # window around the best sentence): fitted the same way on the fold models' records, the on-topic sets
 # included (bench/eval_rerank.py --fit --fit-ontopic --features ...,answerable,score_gap), value_conflict's
@@ -48,7 +51,7 @@ RERANKED_BIAS = -3.134
 # score_gap (the best fused score above ranks 11-30) stands for how much the best sentence stands out
 # from what the collection offers any question; unlike the best similarity it does not rise with the
 # collection's size. max_article is left out: fitted on SQuAD, where an article is one paragraph, it
-# would overrate a question's similarity to a whole news story (README, "The confidence").
+# would overrate a question's similarity to a whole news story (README, "Among other articles").
 ANSWERABLE_WEIGHTS = {"rerank_max": 0.1873, "max_dense": 3.673, "names_missing_any": -1.669, "words_missing_any": -0.6438,
                       "type_missing": -0.1608, "answerable": 0.3214, "score_gap": 0.9973,
                       "value_conflict": RERANKED_WEIGHTS["value_conflict"]}

@@ -50,9 +50,12 @@ def test_grouping_merges_across_articles_only_for_the_same_fact() -> None:
 
 
 def test_confidence_is_a_probability_and_orders_signals() -> None:
-    strong = {"max_dense": 0.75, "top5_dense": 0.6, "max_article": 0.5, "max_bm25": 8.0, "known": 1.0, "covered": 1.0}
-    weak = {"max_dense": 0.15, "top5_dense": 0.12, "max_article": 0.1, "max_bm25": 1.0, "known": 0.3, "covered": 0.0}
+    strong = {"max_dense": 0.85, "top5_dense": 0.75, "max_article": 0.5, "max_bm25": 8.0, "known": 1.0, "covered": 1.0,
+              "score_gap": 1.2}
+    weak = {"max_dense": 0.15, "top5_dense": 0.12, "max_article": 0.1, "max_bm25": 1.0, "known": 0.3, "covered": 0.0,
+            "score_gap": 0.1}
     assert 0.0 <= confidence(weak) < 0.1 < 0.9 < confidence(strong) <= 1.0
+    assert confidence({**strong, "score_gap": 0.2}) < confidence(strong)  # the best stands out less from the rest
     assert confidence({}) == 0.0
 
 

@@ -72,8 +72,9 @@ def test_passage_cuts_long_titles_and_cleans_underscores() -> None:
 
 
 def test_reranked_confidence_follows_the_reranker_not_word_counts() -> None:
-    sure = {"rerank_max": 5.0, "max_dense": 0.6, "max_article": 0.5, "names_missing_any": 0.0, "words_missing_any": 0.0}
-    unsure = {"rerank_max": -8.0, "max_dense": 0.6, "max_article": 0.5, "names_missing_any": 0.0, "words_missing_any": 0.0}
+    sure = {"rerank_max": 5.0, "max_dense": 0.6, "max_article": 0.5, "names_missing_any": 0.0, "words_missing_any": 0.0,
+            "score_gap": 0.8}
+    unsure = {**sure, "rerank_max": -8.0}
     assert confidence(sure) > 0.8 > DEFAULT_ABSTAIN_BELOW > confidence(unsure)
     assert confidence({**sure, "names_missing_any": 1.0}) < confidence(sure)  # no candidate article mentions what was asked about
     assert confidence({**sure, "words_missing_any": 0.5}) < confidence(sure)
