@@ -210,19 +210,24 @@ def crowd(with_dev: bool = True) -> list[Article]:
 
 
 def newsroom(reranker: Reranker | None, work: Path, reuse: bool, crowded: bool = False) -> None:
-    """Our own newsroom questions over the samples and the seeds, with the shipped reranker (or --artifact);
+    """Our own newsroom questions over the samples, the seeds and the real pages of ../shared/extraction,
+    with the shipped reranker (or --artifact);
     crowded: over each of them among crowd()'s articles instead (one index each), as in a newsroom's archive."""
     spec = json.loads((ROOT / "bench" / "newsroom_questions.json").read_text(encoding="utf-8"))
     from citebot.index.embed.embedders import make_embedder
 
-    others = crowd() if crowded else []
-    for corpus, folder in (("samples", ROOT / "examples" / "articles"), ("seeds", SHARED / "seeds")):
+    crowding = crowd() if crowded else []
+    for corpus, folder in (("samples", ROOT / "examples" / "articles"), ("seeds", SHARED / "seeds"),
+                           ("pages", SHARED / "extraction" / "pages")):
         items = spec.get(corpus, [])
         if not items or not folder.is_dir():
             continue
+        own = load([folder])[0]
+        ids = {a.id for a in own}
+        others = [a for a in crowding if a.id not in ids]  # the real pages are in the crowd too
         directory = work / (f"news-{corpus}-crowd" if crowded else f"news-{corpus}")
         if not (reuse and (directory / "CURRENT").exists()):
-            write(directory, make_embedder(DEFAULT_MODEL), [*load([folder])[0], *others], fresh=True)
+            write(directory, make_embedder(DEFAULT_MODEL), [*own, *others], fresh=True)
         if crowded:
             corpus = f"{corpus} among {len(others):,} other articles"
         for label, with_reranker in (("hybrid alone", None), ("with reranker", reranker)):
