@@ -290,7 +290,8 @@ def negated(question: str) -> str | None:
     return None if m is None else f"{question[: m.end()]} not{question[m.end():]}"
 
 
-def make_windows(paragraphs: list[dict], encoder, rng: random.Random) -> list[Pair]:  # type: ignore[no-untyped-def,type-arg]
+def make_windows(paragraphs: list[dict], encoder, rng: random.Random,  # type: ignore[no-untyped-def,type-arg]
+                 unrelated_share: float = UNRELATED_SHARE) -> list[Pair]:
     """The answerability task's examples, one sentence window each (label: the window answers the question):
     gold, the window around the answer sentence (1); impossible, the windows around the two sentences of
     its own paragraph closest to a question written to be unanswerable (0); own-other, the closest
@@ -334,7 +335,7 @@ def make_windows(paragraphs: list[dict], encoder, rng: random.Random) -> list[Pa
         if far:
             add(pi, far[0], 0, "own-other")
         for kind, where in (("elsewhere", (e.groups == para["group"]) & (e.owner != pi)), ("unrelated", e.groups != para["group"])):
-            if kind == "unrelated" and rng.random() >= UNRELATED_SHARE:
+            if kind == "unrelated" and rng.random() >= unrelated_share:
                 continue
             candidates = np.flatnonzero(where)
             for j in candidates[np.argsort(-(e.svec[candidates] @ v))[:3]]:
@@ -658,6 +659,9 @@ def main() -> None:
     ap.add_argument("--crowd-negatives", type=int, default=0, metavar="N",
                     help="rank task: also the N sentences of other articles closest to the question (without a gold "
                          "answer's text) as negatives; a fold run leaves out those from its held-out articles")
+    ap.add_argument("--unrelated-share", type=float, default=UNRELATED_SHARE,
+                    help=f"answer task: share of answerable questions also given the closest window of another article "
+                         f"(default {UNRELATED_SHARE})")
     ap.add_argument("--limit", type=int, default=0, help="smoke test: only the first N pairs")
     ap.add_argument("--task", choices=sorted(TASKS), default="rank",
                     help="rank: the reranker (sentence answers the question); answer: the answerability model "
@@ -681,7 +685,7 @@ def main() -> None:
         recipe = HARD if args.hard else Recipe()
         pairs = make_pairs(paragraphs, encoder, random.Random(SEED), replace(recipe, other_articles=args.crowd_negatives))
     else:
-        pairs = make_windows(paragraphs, encoder, random.Random(SEED))
+        pairs = make_windows(paragraphs, encoder, random.Random(SEED), args.unrelated_share)
     if args.limit:
         pairs = pairs[: args.limit]
     n_q = len({p.qid for p in pairs})
