@@ -78,6 +78,8 @@ questions). Its held-out check: AUROC of the gold window against each kind of ne
 articles: fold even / odd, gold against unanswerable windows 0.650 / 0.747, against other windows of the
 paragraph 0.894 / 0.913. In the confidence, cross-fitted (bench/eval_rerank.py, README "The answerability
 model"): unrelated-article abstention at 97.5% answered 95.8% / 94.0% against 93.3% / 93.2% without it.
+--unrelated-share 1.0 (another article's closest window for every question, not 30%; fold even) was a wash
+in the pipeline (README, "The answerability model").
 Without the span loss (--span 0, the first version, not shipped): gold against unanswerable windows
 0.622 / 0.753 (0.636 on fold even without the swaps and negations), and as a confidence signal no better
 than the reranker's own. About 20 minutes a fold here (39,048 windows, 1,161-1,221 steps at 0.9-1.5 steps/s).
