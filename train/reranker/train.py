@@ -147,7 +147,8 @@ class Pair:
     kind: str = "pair"  # answerability task: gold, impossible, own-other, elsewhere, unrelated, swap, negation
     weight: float = 1.0
     span: tuple[int, int] | None = None  # a positive pair's answer, as characters of ``text`` (--span)
-    source: str | None = None  # --crowd-negatives: the passage's own article (a run holding it out leaves the pair out)
+    source: str | None = None  # another article's passage (--crowd-negatives, the answer task's unrelated windows): its
+    # article; a fold run holding that article out leaves the pair out
 
 
 def squad(path: Path, only_impossible: bool = False) -> list[dict]:  # type: ignore[type-arg]
@@ -316,7 +317,8 @@ def make_windows(paragraphs: list[dict], encoder, rng: random.Random,  # type: i
             found = q["spans"].get(i) if label else None  # the answer, as characters of the window (--span)
             at = sentence_at(paragraphs[p_index], i)
             out.append(Pair(q["q"], window_of(paragraphs[p_index], i), label, para["group"], q["id"], q["impossible"],
-                            kind, weight, None if found is None else (at + found[0], at + found[1])))
+                            kind, weight, None if found is None else (at + found[0], at + found[1]),
+                            source=paragraphs[p_index]["group"] if kind == "unrelated" else None))
 
         if q["impossible"]:
             for i in own[:2]:
