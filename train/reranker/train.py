@@ -47,11 +47,12 @@ fold, bench/eval_rerank.py, the same questions, fold even / odd): MRR@10 0.845 /
 hardly better (AUROC 0.883 / 0.869 against 0.873 / 0.870), and the confidence does worse: answering 97.5%
 it abstains on 33.8% / 44.0% of them (37.5% / 45.3%) and on 92.7% / 94.2% of unrelated questions (94.5% /
 94.7%); SQuAD 2.0 AUROC 0.666 / 0.640 (0.663 / 0.642).
---crowd-negatives N (not yet shipped) adds each question's N closest sentences of other articles that do
+--crowd-negatives N (not adopted) adds each question's N closest sentences of other articles that do
 not contain a gold answer's text, as a large collection offers them; a fold run leaves out those of its
-held-out articles. Fold even, N = 2 (bench/eval_rerank.py --folds even --crowd --baseline …): MRR@10 0.858
-against 0.846, R@1 0.798 against 0.778; the best logit alone separates unrelated questions among other
-articles with AUROC 0.950 against 0.924, on topic 0.882 against 0.875. Needs fold odd and a confidence refit.
+held-out articles. N = 2, out of fold (bench/eval_rerank.py --crowd --baseline …): MRR@10 0.858 / 0.857
+against 0.846 / 0.861 (fold even / odd); the best logit alone separates unrelated questions among other
+articles better on fold even (AUROC 0.950 against 0.924); but with the confidence refitted with the score
+gap (cross-fitted) it does no better than the shipped reranker (README, "Among other articles").
 --listwise W adds, per question, W times a softmax loss
 over its candidates and a learned "no answer" logit (target: the answer sentence, or "no answer"
 for a question written to be unanswerable). Not adopted (weight 1, out of fold): MRR@10 0.843
