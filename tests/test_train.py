@@ -153,3 +153,13 @@ def test_a_gold_window_marks_its_answer_for_the_span_loss(train) -> None:  # typ
     start, end = gold[0].span
     assert gold[0].text[start:end] == "1990" and gold[0].text.startswith("Bridge | The bridge was planned")
     assert all(p.span is None for p in made if p.label == 0)  # a negative's target is [CLS]
+
+
+def test_impossible_share_keeps_nested_subsets_of_about_that_size(train) -> None:  # type: ignore[no-untyped-def]
+    ids = [f"5a{n:022x}" for n in range(4000)]  # SQuAD-like question ids
+    quarter = {q for q in ids if train.kept(q, 0.25)}
+    half = {q for q in ids if train.kept(q, 0.5)}
+    assert quarter < half  # a smaller share's questions are among a larger one's: a learning curve, not resamples
+    assert 900 < len(quarter) < 1100 and 1900 < len(half) < 2100
+    assert not any(train.kept(q, 0.0) for q in ids) and all(train.kept(q, 1.0) for q in ids)
+    assert {q for q in ids if train.kept(q, 0.25)} == quarter  # by id, not by a random stream
