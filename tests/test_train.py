@@ -162,4 +162,6 @@ def test_impossible_share_keeps_nested_subsets_of_about_that_size(train) -> None
     assert quarter < half  # a smaller share's questions are among a larger one's: a learning curve, not resamples
     assert 900 < len(quarter) < 1100 and 1900 < len(half) < 2100
     assert not any(train.kept(q, 0.0) for q in ids) and all(train.kept(q, 1.0) for q in ids)
-    assert {q for q in ids if train.kept(q, 0.25)} == quarter  # by id, not by a random stream
+    state = random.getstate()
+    assert {q for q in ids if train.kept(q, 0.25)} == quarter  # by id, not by a random stream:
+    assert random.getstate() == state  # and without drawing from the random module
