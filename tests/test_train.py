@@ -165,3 +165,15 @@ def test_impossible_share_keeps_nested_subsets_of_about_that_size(train) -> None
     state = random.getstate()
     assert {q for q in ids if train.kept(q, 0.25)} == quarter  # by id, not by a random stream:
     assert random.getstate() == state  # and without drawing from the random module
+
+
+def test_card_records_the_recipe_options_a_run_changed(train) -> None:  # type: ignore[no-untyped-def]
+    ap = train.parser()
+    standard = ap.parse_args(["--task", "answer", "--runs", "even,odd", "--work", "/tmp/x", "--span", "0.5"])
+    assert train.recipe_options(standard, ap) == {}  # where the model goes and how it is scored are not the recipe
+    assert "options" not in train.card(4, "answer", 0.5, 1, train.recipe_options(standard, ap))  # as shipped
+    changed = ap.parse_args(["--hard", "--impossible-share", "0.25", "--crowd-negatives", "2"])
+    options = train.recipe_options(changed, ap)
+    assert options == {"hard": True, "impossible_share": 0.25, "crowd_negatives": 2}
+    info = train.card(4, "rank", 0.5, 2, options)
+    assert info["options"] == options and info["task"] == "rank" and info["epochs"] == 2

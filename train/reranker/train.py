@@ -495,7 +495,8 @@ def listwise(logits: torch.Tensor, labels: torch.Tensor, question: torch.Tensor,
 
 def train_run(name: str, base: str, batches: list[dict], pairs: list[Pair], held_out: set[str],  # type: ignore[type-arg]
               epochs: int, frozen: int, work: Path, list_weight: float = 0.0, task: str = "rank",
-              span_weight: float = 0.0, impossible_share: float = 1.0) -> dict[str, np.ndarray]:
+              span_weight: float = 0.0, impossible_share: float = 1.0,
+              options: dict | None = None) -> dict[str, np.ndarray]:  # type: ignore[type-arg]
     torch.manual_seed(SEED)
     gen = torch.Generator().manual_seed(SEED)
     bert = load_bert(base)
@@ -580,15 +581,29 @@ def train_run(name: str, base: str, batches: list[dict], pairs: list[Pair], held
                 evaluate_windows(f"{name} logit+span", scores + spans, pairs, held_out)
     stem = TASKS[task][0]
     np.savez(work / f"{stem}-{name}.npz", **artifact)
-    (work / f"{stem}-{name}.json").write_text(json.dumps(card(frozen, task, span_weight, epochs), indent=2) + "\n", encoding="utf-8")
+    info = card(frozen, task, span_weight, epochs, options)
+    (work / f"{stem}-{name}.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return artifact
 
 
-def card(frozen: int, task: str = "rank", span: float = 0.0, epochs: int = EPOCHS) -> dict:  # type: ignore[type-arg]
+def card(frozen: int, task: str = "rank", span: float = 0.0, epochs: int = EPOCHS,
+         options: dict | None = None) -> dict:  # type: ignore[type-arg]
     """What an export needs to know of an artifact (index/search/rerank.py), and how it was trained; fold
-    models get it too."""
-    return {"format": 1, "task": task, "max_length": TASKS[task][1], "base_model": DEFAULT_MODEL, "scale": ALPHA / RANK,
+    models get it too. ``options``: the recipe options a run changed from their defaults (recipe_options());
+    the standard recipe's card has none, as shipped."""
+    info = {"format": 1, "task": task, "max_length": TASKS[task][1], "base_model": DEFAULT_MODEL, "scale": ALPHA / RANK,
             "rank": RANK, "frozen_layers": frozen, "span_loss": span, "epochs": epochs, "seed": SEED, "reference": []}
+    return {**info, "options": options} if options else info
+
+
+RECIPE_OPTIONS = ("hard", "crowd_negatives", "listwise", "unrelated_share", "impossible_share", "limit")
+
+
+def recipe_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:  # type: ignore[type-arg]
+    """The training-data and loss options of ``args`` that differ from the parser's defaults (the card
+    records them: an artifact trained with --hard or on a share of the data must not read like the standard
+    recipe). Frozen layers, span loss and epochs have their own card fields."""
+    return {k: getattr(args, k) for k in RECIPE_OPTIONS if getattr(args, k) != parser.get_default(k)}
 
 
 def held_out_scores(bert, head, batches, pairs, held_out, frozen: int, span_head=None) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
@@ -658,7 +673,7 @@ REFERENCE = [
 ]
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", default="all", help="comma-separated: even, odd (fold models), all (the shipped artifact)")
     ap.add_argument("--epochs", type=int, default=None, help=f"passes over the pairs (default {EPOCHS}; answer task 1)")
@@ -685,7 +700,13 @@ def main() -> None:
     ap.add_argument("--task", choices=sorted(TASKS), default="rank",
                     help="rank: the reranker (sentence answers the question); answer: the answerability model "
                          "(the sentence's window answers it)")
+    return ap
+
+
+def main() -> None:
+    ap = parser()
     args = ap.parse_args()
+    options = recipe_options(args, ap)
     torch.set_num_threads(2)
     random.seed(SEED)
     np.random.seed(SEED)
@@ -719,14 +740,14 @@ def main() -> None:
     epochs = args.epochs or (EPOCHS if args.task == "rank" else 1)
     for name in args.runs.split(","):
         artifact = train_run(name, base, batches, pairs, folds[name], epochs, args.frozen, args.work, args.listwise,
-                             args.task, span, args.impossible_share)
+                             args.task, span, args.impossible_share, options)
         if name == "all" and not args.limit:
-            save(artifact, base, args.out, len(pairs), n_q, args.frozen, span, epochs, args.task)
+            save(artifact, base, args.out, len(pairs), n_q, args.frozen, span, epochs, args.task, options)
     print(f"done in {time.perf_counter() - t0:.0f}s", flush=True)
 
 
 def save(artifact: dict[str, np.ndarray], base: str, out: Path, n_pairs: int, n_questions: int, frozen: int,
-         span: float, epochs: int, task: str = "rank") -> None:
+         span: float, epochs: int, task: str = "rank", options: dict | None = None) -> None:  # type: ignore[type-arg]
     """The shipped artifact and its card (reranker or answerability, by ``task``): reference scores the
     tests reproduce after export. The span head is a training aid and is left out."""
     stem, max_length = TASKS[task]
@@ -743,7 +764,7 @@ def save(artifact: dict[str, np.ndarray], base: str, out: Path, n_pairs: int, n_
             ids = torch.tensor([e.ids])
             logits.append(float(net(ids, torch.ones_like(ids), torch.tensor([e.type_ids]))[0]))
     info = {
-        **card(frozen, task, span, epochs), "pairs": n_pairs, "questions": n_questions,
+        **card(frozen, task, span, epochs, options), "pairs": n_pairs, "questions": n_questions,
         "trained_on": "SQuAD v1.1 dev (24 articles), SQuAD v2.0 dev (6 articles), SQuAD v2.0 train (10 articles), "
                       "SQuAD is CC BY-SA 4.0",
         "reference": [{"question": q, "passage": t, "logit": round(s, 4)} for (q, t), s in zip(REFERENCE, logits, strict=True)],
