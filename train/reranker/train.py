@@ -596,14 +596,14 @@ def card(frozen: int, task: str = "rank", span: float = 0.0, epochs: int = EPOCH
     return {**info, "options": options} if options else info
 
 
-RECIPE_OPTIONS = ("hard", "crowd_negatives", "listwise", "unrelated_share", "impossible_share", "limit")
+NOT_RECIPE = ("runs", "work", "out", "task", "epochs", "frozen", "span")  # where it goes, or a card field of its own
 
 
-def recipe_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:  # type: ignore[type-arg]
-    """The training-data and loss options of ``args`` that differ from the parser's defaults (the card
+def recipe_options(args: argparse.Namespace, ap: argparse.ArgumentParser) -> dict:  # type: ignore[type-arg]
+    """The options of ``args`` that differ from the parser's defaults, other than NOT_RECIPE (the card
     records them: an artifact trained with --hard or on a share of the data must not read like the standard
-    recipe). Frozen layers, span loss and epochs have their own card fields."""
-    return {k: getattr(args, k) for k in RECIPE_OPTIONS if getattr(args, k) != parser.get_default(k)}
+    recipe; an option added later is recorded without being listed here)."""
+    return {k: v for k, v in vars(args).items() if k not in NOT_RECIPE and v != ap.get_default(k)}
 
 
 def held_out_scores(bert, head, batches, pairs, held_out, frozen: int, span_head=None) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
