@@ -34,7 +34,7 @@ class _SameTokenNotice(logging.Filter):
 
 
 def create_app(settings: Settings, service: AnswerService, state: BotState) -> App:
-    logger = logging.getLogger("citebot.bolt")
+    logger = logging.getLogger("slack_bolt.citebot")  # a library's lines: shown at the debug level only
     notice = _SameTokenNotice()
     logger.addFilter(notice)
     try:

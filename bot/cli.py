@@ -1,6 +1,6 @@
 """The ``citebot`` command line: index build/add/status, ask, serve.
 
-Exit status: 0 success, 1 error, 2 usage error, 3 done but something was skipped.
+Exit status: 0 success, 1 error, 2 usage error, 3 done but something was skipped, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import TextIO
 
 from citebot.bot.config import Settings, embedder_for_adding, load_dotenv_file, store_for
+from citebot.bot.logs import quiet_libraries
 from citebot.index.errors import CitebotError, QuestionError
+from citebot.index.wording import count
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class UsageError(CitebotError):
@@ -49,22 +51,24 @@ def progress_bar(label: str) -> Callable[[int, int], None] | None:
 
 def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, fresh: bool) -> int:
     from citebot.index.embed.onnx_encoder import document_embedder
+    from citebot.index.lifecycle.sync import remember_folders
 
     started = time.perf_counter()
     articles, skipped = read_sources(args.paths, args.urls, settings)
     for s in skipped:
         err(f"skipped {s.path}: {s.reason}")
+    store = store_for(settings)
     if not articles and fresh:
         err("no articles to index: nothing was built (the previous index, if any, is unchanged)")
         return EXIT_ERROR
     if fresh and not settings.model.startswith("fake:"):
         err(f"loading the model {settings.model}")
-    store = store_for(settings)
     embedder = (document_embedder(settings.model, settings.index_dir, settings.build_encoder) if fresh
                 else embedder_for_adding(settings, store, notify=err))
-    err(f"indexing {len(articles)} articles (embedding what is new, then writing a new generation)")
+    err(f"indexing {count(len(articles), 'article')} (embedding what is new, then writing a new generation if anything changed)")
     report = store.write(embedder, articles, fresh=fresh,
                    progress=progress_bar("embedding"), notify=err)
+    remember_folders(store, [Path(p) for p in args.paths if Path(p).is_dir()], replace=fresh)
     prepare_reranker(settings)
     paths = {a.id: a.path or a.id for a in articles}
     if not fresh:
@@ -72,13 +76,13 @@ def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, f
                            ("unchanged, skipped", report.unchanged)):
             for article_id in ids:
                 print(f"{label}: {paths.get(article_id, article_id)} ({article_id})", file=out)
-    verb = "built" if fresh else "updated"
+    verb = "built" if fresh else "updated" if report.published else "nothing changed in"
     print(
         f"{verb} index {store.describe()['location']} (generation {report.generation}): "
-        f"{report.articles_total} articles, {report.sentences_total} sentences; "
+        f"{count(report.articles_total, 'article')}, {count(report.sentences_total, 'sentence')}; "
         f"this run: {len(report.added)} added, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged, {len(skipped)} skipped; "
-        f"{report.sentences_embedded} sentences embedded, {report.sentences_reused} reused "
+        f"{count(report.sentences_embedded, 'sentence')} embedded, {report.sentences_reused} reused "
         f"in {time.perf_counter() - started:.1f}s",
         file=out,
     )
@@ -124,6 +128,10 @@ def cmd_index_remove(args: argparse.Namespace, settings: Settings, out: TextIO) 
     for article_id in report.change.removed:
         print(f"removed: {article_id}", file=out)
     print(report.summary(), file=out)
+    for path, folder in report.returning:
+        err(f"note: {path} is still in {folder}, which this index was built, synced or watched from: the next "
+            f"`citebot index sync` or `index watch` of that folder adds it again. To keep it out, move or delete "
+            f"the file (or rename it to start with a dot, which sync and watch skip).")
     return EXIT_PARTIAL if report.unknown else EXIT_OK
 
 
@@ -160,12 +168,11 @@ def cmd_index_watch(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_ERROR
 
     setup_logging(settings.log_level, [])
-    logging.getLogger("citebot.watch").info("watching %s for articles (Ctrl-C to stop)", args.folder)
     store = store_for(settings)
     watcher = FolderWatcher(Path(args.folder), store, embedder_for_adding(settings, store))
-    watcher.catch_up()
-    watcher.start()
     try:
+        watcher.start()  # listens first, then reads what the folder already holds
+        logging.getLogger("citebot.watch").info("watching folder %s (Ctrl-C to stop)", watcher.folder)
         watcher.loop()
     finally:
         watcher.stop()
@@ -206,7 +213,7 @@ def cmd_index_export(settings: Settings, out: TextIO) -> int:
     source = store_for(replace(settings, store="local"))
     target = store_for(replace(settings, store="milvus"))
     report = export_store(source, target, notify=err, progress=progress_bar("copying"))
-    print(f"exported {report.articles_total} articles, {report.sentences_total} sentences "
+    print(f"exported {count(report.articles_total, 'article')}, {count(report.sentences_total, 'sentence')} "
           f"({report.sentences_embedded} embedded, {report.sentences_reused} vectors reused) from "
           f"{source.describe()['location']} to Milvus at {target.describe()['location']} "
           f"(collection {target.describe()['collection']}, generation {report.generation}) in {report.seconds:.1f}s", file=out)
@@ -278,12 +285,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
     if args.batch is None:
         if args.question is None:
-            err('give a question, e.g. citebot ask "Who co-chaired the session?", or --batch FILE')
-            return EXIT_USAGE
+            raise UsageError('give a question, e.g. citebot ask "Who co-chaired the session?", or --batch FILE')
         validate_question(args.question, settings.max_question_chars)  # before loading anything
     elif args.question is not None:
-        err("give either a question or --batch FILE, not both")
-        return EXIT_USAGE
+        raise UsageError("give either a question or --batch FILE, not both")
     answerer = open_answerer(settings)
     questions = [args.question] if args.batch is None else batch_lines(args.batch)
     failed = 0
@@ -382,6 +387,8 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     try:
         settings = settings_for(args)
+        if settings.log_level != "DEBUG":
+            quiet_libraries()
         if args.command in ("index", "serve"):
             from citebot.index.ingest.files import set_max_article_chars
 
@@ -406,14 +413,23 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
         return serve(settings, http=args.http, port=args.port)
     except UsageError as exc:
-        err(f"citebot: {exc}")
-        return EXIT_USAGE
+        return failed(args, out, str(exc), EXIT_USAGE)
+    except QuestionError as exc:
+        return failed(args, out, str(exc), EXIT_ERROR, question=getattr(args, "question", None))
     except CitebotError as exc:
-        err(f"citebot: {exc}")
-        return EXIT_ERROR
+        return failed(args, out, str(exc), EXIT_ERROR)
     except KeyboardInterrupt:
-        err("citebot: interrupted")
-        return 130
+        return failed(args, out, "interrupted", EXIT_INTERRUPTED)
+
+
+def failed(args: argparse.Namespace, out: TextIO, message: str, status: int, **context: object) -> int:
+    """Report an error: one JSON object on stdout under --json (what a script reads), else a line on stderr."""
+    if getattr(args, "json", False):
+        record = {**{k: v for k, v in context.items() if v is not None}, "error": message, "exit_status": status}
+        print(json.dumps(record, ensure_ascii=False), file=out, flush=True)
+    else:
+        err(f"citebot: {message}")
+    return status
 
 
 def main() -> None:

@@ -33,11 +33,30 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class OwnLinesOnly(logging.Filter):
+    """Passes citebot's own records only: the libraries' (sentence-transformers loading a model, httpx
+    requests, slack_sdk retries before citebot's own message) are shown at the debug level alone."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name == "citebot" or record.name.startswith("citebot.")
+
+
 def setup_logging(level: str, secrets: list[str]) -> None:
+    """Log lines on stderr, secrets redacted; other libraries' lines only when ``level`` is DEBUG."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
+    if level != "DEBUG":
+        handler.addFilter(OwnLinesOnly())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(getattr(logging, level, logging.INFO))
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # CPU-feature probing chatter
+
+
+def quiet_libraries() -> None:
+    """For one-shot commands that set up no log handler: Python's last-resort handler (warnings and errors of
+    any logger) prints citebot's own records only."""
+    lastresort = logging.lastResort
+    if lastresort is not None and not any(isinstance(f, OwnLinesOnly) for f in lastresort.filters):
+        lastresort.addFilter(OwnLinesOnly())

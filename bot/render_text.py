@@ -1,7 +1,8 @@
 """Plain-text rendering of answers for the terminal (context dimmed when colour is on).
 
-Every line is wrapped to the width given (the terminal's, see ``terminal_width``); words longer
-than a line (links) are broken rather than overflowing it.
+Every line is wrapped to the width given (the terminal's, see ``terminal_width``). A word longer
+than a line (a link, a path) is never broken: it stands on a line of its own, whole, so that it can
+be copied and clicked.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import textwrap
+from pathlib import PurePath
 from typing import TextIO
 
 from citebot.bot.answer import NO_ANSWER, Answer, Citation, Result
@@ -18,8 +20,9 @@ DIM, RESET = "\x1b[2m", "\x1b[0m"
 
 
 def cite(c: Citation) -> str:
-    """'Title — Outlet, 2025-08-06 <link or path>' with whatever parts are known."""
-    head = c.title or c.path or c.article_id  # an untitled article is named by its file, once
+    """'Title — Outlet, 2025-08-06 <link or path>' with whatever parts are known; an untitled article is
+    named by its file's name (the full path is in the JSON answer)."""
+    head = c.title or (PurePath(c.path).name if c.path and not c.url else c.path) or c.article_id
     parts = [p for p in (c.source, c.published) if p]
     where = c.url or (c.path if c.title else None)
     line = head + (" \u2014 " + ", ".join(parts) if parts else "")
@@ -44,7 +47,7 @@ def terminal_width(out: TextIO) -> int:
 
 def wrap(text: str, width: int, first: str = "", rest: str = "") -> str:
     return textwrap.fill(text, width=width, initial_indent=first, subsequent_indent=rest,
-                         break_long_words=True, break_on_hyphens=False)
+                         break_long_words=False, break_on_hyphens=False)
 
 
 def render_answer(n: int, answer: Answer, width: int, color: bool) -> list[str]:

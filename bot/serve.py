@@ -52,13 +52,25 @@ def connect(settings: Settings, service):  # type: ignore[no-untyped-def]
     try:
         return create_app(settings, service, BotState(settings.index_dir))
     except SlackApiError as exc:
-        raise ConfigError(f"Slack refused SLACK_BOT_TOKEN: {exc.response.get('error')}") from None
+        raise refused("SLACK_BOT_TOKEN", exc) from None
     except (URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise ConfigError(f"cannot reach the Slack Web API at {settings.slack_api_url} ({reason}); "
                           f"check the network or SLACK_API_URL") from None
     except BoltError as exc:
+        if isinstance(exc.__context__, SlackApiError):  # Bolt's own auth.test of the bot token failed
+            raise refused("SLACK_BOT_TOKEN", exc.__context__) from None
         raise ConfigError(f"cannot start the Slack app: {exc}") from None
+
+
+def refused(variable: str, exc: Exception) -> ConfigError:
+    """Slack turned a token down: name the variable that holds it and Slack's error code, never the token."""
+    response = getattr(exc, "response", None)
+    code = response.get("error") if response is not None else None
+    hint = {"SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-...) under OAuth & Permissions",
+            "SLACK_APP_TOKEN": "an App-Level Token (xapp-...) with the connections:write scope, under Basic Information"}
+    return ConfigError(f"Slack refused {variable} ({code or 'no reason given'}): set it to {hint[variable]} "
+                       f"in the environment or .env")
 
 
 def serve(settings: Settings, http: bool = False, port: int | None = None) -> int:
@@ -79,8 +91,7 @@ def serve(settings: Settings, http: bool = False, port: int | None = None) -> in
         from citebot.index.lifecycle.watch import FolderWatcher, watch_in_thread
 
         watcher = FolderWatcher(settings.watch_dir, service.store, embedder_for_adding(settings, service.store))
-        watcher.catch_up()
-        watch_in_thread(watcher)
+        watch_in_thread(watcher)  # listens first, then reads what the folder already holds
         log.info("watching %s: new articles are answerable as soon as they are ingested", settings.watch_dir)
     if settings.feeds:
         from citebot.index.ingest.fetch import Fetcher
@@ -100,7 +111,11 @@ def serve(settings: Settings, http: bool = False, port: int | None = None) -> in
         server.serve_forever()
     else:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from slack_sdk.errors import SlackApiError
 
         log.info("Socket Mode: connecting to Slack")
-        SocketModeHandler(app, app_token=settings.slack_app_token).start()
+        try:
+            SocketModeHandler(app, app_token=settings.slack_app_token).start()
+        except SlackApiError as exc:  # apps.connections.open, the one call made with the app token
+            raise refused("SLACK_APP_TOKEN", exc) from None
     return 0

@@ -107,9 +107,10 @@ def test_add_reports_added_and_unchanged(fake_env: Path, tmp_path: Path) -> None
     code, out = cli("index", "add", str(extra), str(SAMPLES))
     assert code == EXIT_OK
     assert out.count("added: ") == 1 and out.count("unchanged, skipped: ") == 7
-    assert "1 sentences embedded" in out
+    assert "1 sentence embedded" in out and out.startswith("added: ") and "\nupdated index " in out
     code, out = cli("index", "add", str(extra))
     assert "0 sentences embedded" in out and "unchanged, skipped: " in out
+    assert "nothing changed in index" in out and "updated index" not in out  # no generation was written
 
 
 def test_skipped_files_set_exit_status(fake_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -146,10 +147,12 @@ def test_subprocess_exit_codes_and_no_tracebacks(tmp_path: Path) -> None:
     usage = subprocess_cli(["ask", "--top-k", "0", "q"], tmp_path)
     assert usage.returncode == EXIT_USAGE
     both = subprocess_cli(["ask", "--json"], tmp_path)
-    assert both.returncode == EXIT_USAGE and "give a question" in both.stderr
+    assert both.returncode == EXIT_USAGE and "give a question" in json.loads(both.stdout)["error"]  # --json: errors too
+    long = subprocess_cli(["ask", "--json", "why " * 2000], tmp_path)
+    assert long.returncode == EXIT_ERROR and json.loads(long.stdout)["error"] and json.loads(long.stdout)["question"]
     batch = subprocess_cli(["ask", "--json", "--batch", "-"], tmp_path, stdin="Who mediated the strike?\n")
     assert batch.returncode == EXIT_OK and json.loads(batch.stdout)["answers"]
-    for proc in (missing, usage, both, batch):
+    for proc in (missing, usage, both, long, batch):
         assert "Traceback" not in proc.stderr
 
 
@@ -169,7 +172,7 @@ def test_text_answers_fit_the_terminal_width(fake_env: Path, monkeypatch: pytest
     monkeypatch.setenv("COLUMNS", str(width))
     code, out = cli("ask", "--top-k", "5", "How much will the subsea cable cost and who co-chaired the session in Tallinn?")
     assert code == EXIT_OK and "\u201c" in out
-    assert max(len(line) for line in out.splitlines()) <= width
+    assert all(len(line) <= width or len(line.split()) == 1 for line in out.splitlines())  # a link or path stays whole
     if width == 200:  # a wide terminal is used, not the old fixed ~88 columns
         assert max(len(line) for line in out.splitlines()) > 100
 
@@ -206,7 +209,12 @@ def test_text_answers_in_a_pseudo_terminal_follow_its_width(tmp_path: Path) -> N
     text = b"".join(chunks).decode("utf-8", "replace")
     assert proc.returncode == 0, proc.stderr[-1000:]
     lines = [line for line in text.replace("\r", "").splitlines()]
-    assert "EUR 1.1 billion" in " ".join(text.split()) and max(len(line) for line in lines) <= 60
+    assert "EUR 1.1 billion" in " ".join(text.split())
+    assert all(len(line) <= 60 or len(line.split()) == 1 for line in lines)  # only an unbreakable word (a link) overflows
+    links = [word.strip("<>") for line in lines for word in line.split() if "://" in word]
+    whole = {"https://energydesk.example/2026/03/13/tallinn-baltic-wind", "https://climate.example.ee/news/joint-committee-4th-session",
+             "https://freight.example/aalborg-strike-ends", "https://courier.example/riverside-cycle-lanes"}
+    assert links and set(links) <= whole  # a link is never cut across lines
 
 
 @pytest.mark.parametrize("target", ["missing-folder", "file.md"])
@@ -225,7 +233,9 @@ def test_untitled_article_is_named_once(fake_env: Path, tmp_path: Path) -> None:
     from citebot.bot.render_text import cite
 
     line = cite(Citation("a1", None, None, None, None, "/news/inbox/note.txt", 0, 0, 5, "Text."))
-    assert line.count("note.txt") == 1 and "/news/inbox/note.txt" in line
+    assert line == "note.txt"  # the file's name, once; the absolute path is in the JSON answer
+    dated = cite(Citation("a1", None, "Press Information Bureau", None, "2025-08-06", "/news/inbox/000.txt", 0, 0, 5, "T."))
+    assert dated == "000.txt \u2014 Press Information Bureau, 2025-08-06"
     titled = cite(Citation("a1", "Port strike ends", "Wire", None, "2026-03-10", "/news/a.txt", 0, 0, 5, "Text."))
     assert titled == "Port strike ends \u2014 Wire, 2026-03-10 </news/a.txt>"
 

@@ -70,6 +70,7 @@ def test_unreachable_or_refusing_slack_is_a_clear_error(fake, tmp_path: Path) ->
     with pytest.raises(ConfigError, match="invalid_auth") as info:
         connect(settings, AnswerService(settings))
     assert settings.slack_bot_token not in str(info.value)
+    assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in str(info.value) and "`token`" not in str(info.value)
     offline = Settings(slack_bot_token="xoxb-1-abc", slack_api_url="http://127.0.0.1:9/api/", index_dir=tmp_path / "ix")
     with pytest.raises(ConfigError, match="cannot reach the Slack Web API"):
         connect(offline, AnswerService(offline))
@@ -87,3 +88,28 @@ def test_app_start_logs_no_token_warning_on_a_correct_configuration(tmp_path: Pa
     with caplog.at_level(logging.DEBUG):
         create_app(settings, AnswerService(settings), BotState(settings.index_dir))
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], [r.getMessage() for r in caplog.records]
+
+
+def own_lines_only(stderr: str) -> bool:
+    """Every line is citebot's: its log format naming a citebot logger, or its one-line error."""
+    return all(" citebot" in line.split(":", 3)[-2] if " INFO " in line or " WARNING " in line or " ERROR " in line
+               else line.startswith("citebot: ") for line in stderr.splitlines() if line.strip())
+
+
+def test_refused_app_token_is_named_and_library_lines_stay_out(tmp_path: Path, fake) -> None:  # type: ignore[no-untyped-def]
+    fake.errors["apps.connections.open"] = "invalid_auth"
+    tokens = {"SLACK_BOT_TOKEN": "xoxb-111-222-fakebottoken", "SLACK_APP_TOKEN": "xapp-1-A1-333-fakeapptoken"}
+    proc = run_serve(tmp_path, SLACK_API_URL=fake.api_url, CITEBOT_MODEL="fake:hash-256", **tokens)
+    assert proc.returncode == 1 and "Slack refused SLACK_APP_TOKEN (invalid_auth)" in proc.stderr, proc.stderr
+    assert own_lines_only(proc.stderr), proc.stderr
+    assert not any(token in proc.stderr for token in tokens.values())
+
+
+def test_unreachable_slack_prints_citebot_lines_only(tmp_path: Path) -> None:
+    proc = run_serve(tmp_path, SLACK_API_URL="http://127.0.0.1:9/api/", CITEBOT_MODEL="fake:hash-256",
+                     SLACK_BOT_TOKEN="xoxb-111-222-fakebottoken", SLACK_APP_TOKEN="xapp-1-A1-333-fakeapptoken")
+    assert proc.returncode == 1 and "cannot reach the Slack Web API" in proc.stderr
+    assert own_lines_only(proc.stderr) and "slack_sdk" not in proc.stderr, proc.stderr
+    debug = run_serve(tmp_path, SLACK_API_URL="http://127.0.0.1:9/api/", CITEBOT_MODEL="fake:hash-256", CITEBOT_LOG_LEVEL="debug",
+                      SLACK_BOT_TOKEN="xoxb-111-222-fakebottoken", SLACK_APP_TOKEN="xapp-1-A1-333-fakeapptoken")
+    assert "slack_sdk" in debug.stderr  # the libraries' lines are there when asked for

@@ -62,12 +62,33 @@ NEWS_AGENCIES = (
     "Press Trust of India",
     "Asian News International",
     "Indo-Asian News Service",
+    "United News of India",
     "Reuters",
     "Associated Press",
     "Agence France-Presse",
     "Bloomberg",
     "Press Information Bureau",
+    "Baltic News Service",
+    "Deutsche Presse-Agentur",
+    "Xinhua",
+    "Kyodo News",
+    "Yonhap",
+    "TASS",
 )
+# Agency credits as papers print them: "(PTI)", "LONDON (Reuters) -", "— AFP", "(With inputs from IANS)".
+AGENCY_TAGS = {
+    "PTI": "Press Trust of India", "ANI": "Asian News International", "IANS": "Indo-Asian News Service",
+    "UNI": "United News of India", "PIB": "Press Information Bureau", "BNS": "Baltic News Service",
+    "AP": "Associated Press", "AFP": "Agence France-Presse", "DPA": "Deutsche Presse-Agentur",
+    "REUTERS": "Reuters", "BLOOMBERG": "Bloomberg", "XINHUA": "Xinhua", "KYODO": "Kyodo News",
+    "YONHAP": "Yonhap", "TASS": "TASS", "EFE": "EFE", "ANSA": "ANSA", "LUSA": "Lusa", "NTB": "NTB",
+    "LETA": "LETA", "ELTA": "ELTA", "ERR": "ERR", "PAP": "PAP", "CTK": "CTK", "APA": "APA",
+}
+# A bracketed credit closing a paragraph ("... Alexey Gruzdev (PIB)"), possibly followed by a full stop.
+TRAILING_TAG = re.compile(r"\s*\((?P<tag>[A-Za-z][A-Za-z.-]{1,11})\)\.?$")
+# A credit line or a credit after a dash at the very end: "— Reuters", "- AFP", "(With inputs from PTI)".
+DASH_CREDIT = re.compile(r"(?:^|\s)[-\u2013\u2014]{1,2}\s*(?P<tag>[A-Za-z][A-Za-z.-]{1,11})\.?$")
+INPUTS_FROM = re.compile(r"(?:^|\s)\(?\s*with inputs? from (?P<tag>[A-Za-z][A-Za-z .-]{1,40}?)\s*\)?\.?$", re.I)
 TERMINAL = ('.', '!', '?', '"', "'", "\u201d", "\u2019", ")", ":", ";")
 MONTHS = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\b", re.IGNORECASE
@@ -186,6 +207,52 @@ def _agency(line: str) -> str | None:
     return None
 
 
+def agency_name(tag: str, known_only: bool = True) -> str | None:
+    """The agency a credit tag stands for ("PTI" -> "Press Trust of India"); an unknown all-capitals tag
+    stands for itself unless ``known_only``."""
+    key = tag.strip(" .").upper()
+    if key in AGENCY_TAGS:
+        return AGENCY_TAGS[key]
+    named = next((n for n in NEWS_AGENCIES if n.upper() == key), None)
+    if named or known_only:
+        return named
+    return key if key.isalpha() and 2 <= len(key) <= 6 and tag.strip(" .").isupper() else None
+
+
+def _spells(words: str, tag: str) -> bool:
+    """The words just before a bracket spell the tag: an abbreviation being defined ("Trade (DPIIT)")."""
+    initials = "".join(w[0] for w in re.findall(r"[A-Za-z]+", words) if w[0].isupper())
+    return len(tag) >= 2 and tag.upper() in initials[-len(tag) - 3:].upper()
+
+
+def trailing_credit(line: str) -> tuple[str, int] | None:
+    """(agency, where the credit starts) for a credit that closes a paragraph: "... Gruzdev (PIB)",
+    "... on Friday. — Reuters", "(With inputs from PTI)"."""
+    m = INPUTS_FROM.search(line)
+    if m:
+        name = agency_name(m.group("tag"), known_only=False)
+        return (name, m.start()) if name else None
+    m = TRAILING_TAG.search(line)
+    if m and not _spells(line[: m.start()], m.group("tag")):
+        # An unknown tag counts only without a full stop after it: "(NATO)." ends a sentence, "(BNS)" credits it.
+        name = agency_name(m.group("tag"), known_only=line.endswith("."))
+        if name:
+            return name, m.start()
+    m = DASH_CREDIT.search(line)
+    if m:
+        name = agency_name(m.group("tag"))
+        if name:
+            return name, m.start()
+    return None
+
+
+def dateline_agency(line: str) -> str | None:
+    """The agency named in a dateline: "MOSCOW, Aug 6 (PTI): ", "LONDON (Reuters) - "."""
+    m = DATELINE.match(line)
+    tag = re.search(r"\(([A-Za-z]{2,12})\)", m.group(0)) if m else None
+    return agency_name(tag.group(1), known_only=False) if tag else None
+
+
 def find_structure(body: str) -> Structure:
     """Locate prose spans, title, outlet and date in a normalised article body."""
     found = Structure()
@@ -193,6 +260,7 @@ def find_structure(body: str) -> Structure:
     texts = [t for _, t in lines if not is_boilerplate(t)]
     seen: set[str] = set()
     seen_prose = False
+    agencies: list[str] = []  # credits found in datelines and paragraph ends, in order
     for start, line in lines:
         m = DATE_PREFIX.match(body, start) if start == lines[0][0] else None
         if m:
@@ -203,6 +271,10 @@ def find_structure(body: str) -> Structure:
         outlet = REWORKED_BY.search(line)
         if outlet:
             found.source = outlet.group("outlet").strip()
+        credit = trailing_credit(line)
+        if credit and credit[1] == 0:  # a credit line of its own: "(With inputs from PTI)", "— Reuters"
+            agencies.append(credit[0])
+            continue
         if is_boilerplate(line) or foreign_script_share(line) > 0.3:
             if re.match(r"^(?:first published|published|posted)", line, re.I):
                 found.published = found.published or parse_date(line.split(":", 1)[-1])
@@ -221,10 +293,16 @@ def find_structure(body: str) -> Structure:
                 found.title = line
             continue
         skip = dateline_length(line)
+        if skip:
+            agencies.append(dateline_agency(line) or "")
         cut = reader_call_start(line)
+        if cut is None and credit:  # the credit is not part of the quoted prose
+            agencies.append(credit[0])
+            cut = credit[1]
         end = len(line) if cut is None else len(line[:cut].rstrip())
         if end <= skip:
             continue
         found.spans.append((start + skip, start + end))
         seen_prose = True
+    found.source = found.source or next((a for a in agencies if a), None)
     return found

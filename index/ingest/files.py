@@ -114,11 +114,18 @@ def article_from_record(record: object, path: str) -> Article:
     return make_article(text, path, **meta)
 
 
+def json_problem(exc: json.JSONDecodeError, where: str) -> str:
+    """'malformed JSON: unterminated string at line 1 column 9' (the decoder's own text ends some messages in
+    'starting at' or 'at', which its position completes)."""
+    what = exc.msg.removesuffix(" at").removesuffix(" starting")
+    return f"malformed JSON: {what[:1].lower()}{what[1:]} at {where}"
+
+
 def _json_articles(path: Path, text: str) -> Iterator[Article | Skipped]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UnreadableError(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise UnreadableError(json_problem(exc, f"line {exc.lineno} column {exc.colno}")) from None
     records = data if isinstance(data, list) else [data]
     for n, record in enumerate(records):
         label = f"{path}#{n}" if isinstance(data, list) else str(path)
@@ -136,7 +143,7 @@ def _jsonl_articles(path: Path, text: str) -> Iterator[Article | Skipped]:
             record = json.loads(line)
             yield article_from_record(record, str(path))
         except json.JSONDecodeError as exc:
-            yield Skipped(f"{path}:{lineno}", f"malformed JSON: {exc.msg} at column {exc.colno}")
+            yield Skipped(f"{path}:{lineno}", json_problem(exc, f"column {exc.colno}"))
         except UnreadableError as exc:
             yield Skipped(f"{path}:{lineno}", str(exc))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +15,9 @@ from citebot.index.records import Article, Skipped
 from citebot.index.store.base import Store
 from citebot.index.store.open import as_store
 from citebot.index.store.writer import ChangeReport
+from citebot.index.wording import count
+
+FOLDERS_FILE = "folders.json"  # in the store's workspace: the folders the index was built, synced or watched from
 
 
 @dataclass
@@ -20,6 +25,8 @@ class SyncReport:
     change: ChangeReport
     skipped: list[Skipped] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # removal targets that matched nothing
+    # removed articles whose file is still in a followed folder: (file, folder); a sync or watch adds them again
+    returning: list[tuple[str, str]] = field(default_factory=list)
 
     def summary(self) -> str:
         c = self.change
@@ -29,7 +36,8 @@ class SyncReport:
             line += " (" + "; ".join(f"{Path(s.path).name}: {s.reason}" for s in self.skipped) + ")"
         if self.unknown:
             line += f", not in the index {len(self.unknown)} (" + "; ".join(self.unknown) + ")"
-        return line + f" -> generation {c.generation}: {c.articles_total} articles, {c.sentences_total} sentences"
+        where = f"generation {c.generation}" if c.published else f"nothing written, generation {c.generation} stays"
+        return line + f" -> {where}: {count(c.articles_total, 'article')}, {count(c.sentences_total, 'sentence')}"
 
 
 def stored_articles(store: Store | Path) -> dict[str, str | None]:
@@ -67,13 +75,51 @@ def under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
+def followed_folders(store: Store) -> list[str]:
+    """Absolute paths of the folders this index was built, synced or watched from (oldest first)."""
+    try:
+        saved = json.loads((store.workspace / FOLDERS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [f for f in saved if isinstance(f, str)] if isinstance(saved, list) else []
+
+
+def remember_folders(store: Store, folders: Iterable[Path], replace: bool = False) -> None:
+    """Record that ``folders`` feed this index (only them when ``replace``: a build from scratch), so that a
+    removal can warn that their files come back."""
+    known = [] if replace else followed_folders(store)
+    wanted = list(dict.fromkeys([*known, *(str(f.resolve()) for f in folders)]))
+    if wanted == followed_folders(store):
+        return
+    store.workspace.mkdir(parents=True, exist_ok=True)
+    tmp = store.workspace / f"{FOLDERS_FILE}.tmp{os.getpid()}"
+    tmp.write_text(json.dumps(wanted, indent=1), encoding="utf-8")
+    os.replace(tmp, store.workspace / FOLDERS_FILE)
+
+
+def returning_files(store: Store, paths: Iterable[str | None]) -> list[tuple[str, str]]:
+    """(file, folder) for each path that still exists inside a folder the index follows."""
+    folders = followed_folders(store)
+    found = []
+    for path in paths:
+        if not path or is_url(path) or not Path(path).is_file():
+            continue
+        folder = next((f for f in folders if under(path, f)), None)
+        if folder and is_article_file(Path(path)):
+            found.append((path, folder))
+    return found
+
+
 def remove(store: Store | Path, targets: Iterable[str], notify: Callable[[str], None] | None = None) -> SyncReport:
     """Take articles out by id, file or folder path, or URL; loads no model (nothing is embedded)."""
     store = as_store(store)
     status = store.require()
+    stored = store.articles()
     ids, unknown = resolve_targets(store, targets)
     model = IndexModel(str(status["model"]), int(status["dimension"]))  # type: ignore[call-overload]
-    return SyncReport(store.write(model, removals=ids, notify=notify), unknown=unknown)
+    change = store.write(model, removals=ids, notify=notify)
+    returning = returning_files(store, dict.fromkeys(stored.get(i) for i in change.removed))
+    return SyncReport(change, unknown=unknown, returning=returning)
 
 
 def stale(stored: dict[str, str | None], articles: list[Article], gone: Callable[[str], bool]) -> list[str]:
@@ -94,6 +140,7 @@ def sync(store: Store | Path, embedder: Embedder, folder: Path, notify: Callable
     root = str(folder.resolve())
     removals = stale(store.articles(), articles, lambda p: under(p, root) and not Path(p).exists())
     change = store.write(embedder, articles, removals, progress=progress, notify=notify)
+    remember_folders(store, [folder])
     return SyncReport(change, skipped)
 
 

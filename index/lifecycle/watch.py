@@ -1,7 +1,9 @@
 """Follow a folder of articles: debounce bursts of file events, wait for files to stop
 changing (a copy or an editor still writing), then ingest the batch and log one line.
 
-File events come from watchdog (inotify on Linux, with a polling fallback elsewhere).
+File events come from watchdog (inotify on Linux, with a polling fallback elsewhere). The
+watcher listens before it scans the folder for the first time, so a file that arrives while
+that scan (or any later write) runs waits in the queue and is ingested after it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from citebot.index.embed.embedders import Embedder
 from citebot.index.errors import CitebotError
-from citebot.index.lifecycle.sync import SyncReport, apply_changes, is_article_file, sync
+from citebot.index.lifecycle.sync import SyncReport, apply_changes, is_article_file, remember_folders, sync
 from citebot.index.store.base import Store
 from citebot.index.store.open import as_store
 
@@ -111,7 +113,11 @@ class FolderWatcher:
             self.on_batch(report)
         return report
 
-    def start(self) -> FolderWatcher:
+    def start(self, catch_up: bool = True) -> FolderWatcher:
+        """Listen for file events, then (``catch_up``) mirror the folder once.
+
+        The order matters: events that arrive during the first scan are queued in ``_pending``
+        and handled by ``loop()`` after it, so nothing copied in during start-up is missed."""
         from watchdog.events import FileSystemEventHandler
         from watchdog.observers import Observer
 
@@ -123,9 +129,13 @@ class FolderWatcher:
                     watcher.dispatch(event)
 
         self.folder.mkdir(parents=True, exist_ok=True)
+        remember_folders(self.store, [self.folder])
         self._observer = Observer()
         self._observer.schedule(Handler(), str(self.folder), recursive=True)
-        self._observer.start()
+        self._observer.start()  # returns once the inotify watches are in place
+        log.info("watch %s: listening for new, changed and deleted articles", self.folder)
+        if catch_up:
+            self.catch_up()
         return self
 
     def loop(self, poll: float = 0.2) -> None:
@@ -143,8 +153,9 @@ class FolderWatcher:
             self._observer.join(5)
 
 
-def watch_in_thread(watcher: FolderWatcher) -> threading.Thread:
-    watcher.start()
+def watch_in_thread(watcher: FolderWatcher, catch_up: bool = True) -> threading.Thread:
+    """Start ``watcher`` (listening, then its first scan) and handle its batches in a daemon thread."""
+    watcher.start(catch_up)
     thread = threading.Thread(target=watcher.loop, name="citebot-watch", daemon=True)
     thread.start()
     return thread

@@ -433,6 +433,7 @@ class MilvusWriter:
         store.publish(number)
         store.prune(number)
         self.report.generation = number
+        self.report.published = True
         self.report.articles_total, self.report.sentences_total = articles_total, sentences_total
         self.report.seconds = time.perf_counter() - started
         return self.report

@@ -53,6 +53,7 @@ class ChangeReport:
     sentences_total: int = 0
     articles_total: int = 0
     seconds: float = 0.0
+    published: bool = False  # a new generation was written (False when nothing changed)
 
 
 def writer_lock(directory: Path, wait: float = LOCK_WAIT_SECONDS, notify: Callable[[str], None] | None = None):  # type: ignore[no-untyped-def]
@@ -185,6 +186,7 @@ class GenerationWriter:
             (staged / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
             publish(self.directory, staged, number)
         self.report.generation = number
+        self.report.published = True
 
     def _unchanged(self, db: sqlite3.Connection) -> None:
         live = current_generation(self.directory)
