@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from citebot.bot.language import detect as detect_language
 from citebot.index.embed.embedders import Embedder
 from citebot.index.errors import QuestionError
 from citebot.index.ingest.words import terms
@@ -112,9 +113,15 @@ class Result:
     answers: list[Answer] = field(default_factory=list)
     signals: dict[str, float] = field(default_factory=dict)  # what the confidence was computed from
     generation: int = 0  # the index generation that answered
+    language: str = "en"  # the question's language (bot/language.py); only English questions are answered
+    notice: str | None = None  # why there is no answer, when it is not that the articles do not answer
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    def no_answer(self) -> str:
+        """The sentence that stands in for an answer."""
+        return self.notice or NO_ANSWER
 
 
 def validate_question(question: object, max_chars: int) -> str:
@@ -247,6 +254,7 @@ class Answerer:
 
     def ask(self, question: str, top_k: int | None = None) -> Result:
         text = validate_question(question, self.max_question_chars)
+        language = detect_language(text)
         k = top_k or self.top_k
         vector = self.embedder.encode([text])[0]
         retrieved = self.search.search(text, vector, max(GROUP_POOL, k * 4))
@@ -262,6 +270,8 @@ class Answerer:
                    for hits, context in zip(groups, contexts, strict=True)]
         conf = round(confidence(retrieved.signals), 4)
         signals = {k: round(float(v), 4) for k, v in retrieved.signals.items()}
+        if not language.english:  # the models read English: show what is closest, answer nothing
+            return Result(text, True, conf, answers, signals, self.reader.manifest.generation, language.code, language.notice())
         return Result(text, conf < self.abstain_below, conf, answers, signals, self.reader.manifest.generation)
 
 

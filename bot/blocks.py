@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from citebot.bot.answer import NO_ANSWER, Citation, Result
+from citebot.bot.answer import Citation, Result
 from citebot.bot.dates import annotate
 from citebot.index.ingest.words import STOPWORDS
 
@@ -98,11 +98,11 @@ def feedback_value(result: Result) -> str:
 def fallback_text(result: Result) -> str:
     """Plain notification text: the top quote and its source, escaped like the blocks."""
     if not result.answers:
-        return NO_ANSWER
+        return result.no_answer()
     best = result.answers[0]
     c = best.citations[0]
     source = ", ".join(p for p in (c.title, c.source, c.published) if p)
-    prefix = NO_ANSWER + " Closest match: " if result.abstained else ""
+    prefix = result.no_answer() + " Closest match: " if result.abstained else ""
     return truncate(escape(f"{prefix}\u201c{best.text}\u201d ({source})"), MAX_TEXT)
 
 
@@ -113,7 +113,7 @@ def answer_blocks(result: Result, *, feedback: bool = True, share: bool = False,
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": truncate("*Q:* " + escape(result.question), MAX_TEXT)}]})
     if result.abstained or not result.answers:
-        note = NO_ANSWER + (" Closest matches:" if result.answers else "")
+        note = result.no_answer() + (" Closest matches:" if result.answers else "")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f":grey_question: {note}"}})
     numbers, cited = number_citations(result)
     for answer, refs in zip(result.answers[:MAX_ANSWERS], numbers, strict=True):

@@ -13,7 +13,7 @@ import textwrap
 from pathlib import PurePath
 from typing import TextIO
 
-from citebot.bot.answer import NO_ANSWER, Answer, Citation, Result
+from citebot.bot.answer import Answer, Citation, Result
 from citebot.bot.dates import annotate
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
@@ -67,12 +67,11 @@ def render_answer(n: int, answer: Answer, width: int, color: bool) -> list[str]:
 
 def render(result: Result, width: int = DEFAULT_WIDTH, color: bool = False) -> str:
     lines = [wrap(f"Q: {result.question}", width, "", "   "), ""]
-    if result.abstained:
-        lines += [wrap(f"{NO_ANSWER} (confidence {result.confidence:.2f})", width)]
-        if result.answers:
+    if result.abstained or not result.answers:
+        scored = result.abstained and not result.notice  # a notice is not about the confidence
+        lines += [wrap(result.no_answer() + (f" (confidence {result.confidence:.2f})" if scored else ""), width)]
+        if result.abstained and result.answers:
             lines += ["Closest matches:", ""]
-    elif not result.answers:
-        lines += [wrap(NO_ANSWER, width)]
     for n, answer in enumerate(result.answers, start=1):
         lines += render_answer(n, answer, width, color)
     if not result.abstained and result.answers:

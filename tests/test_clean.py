@@ -100,3 +100,50 @@ def test_dates() -> None:
     assert iso_date("2026-13-45") is None
     assert iso_date(20260310) is None
     assert parse_date("The committee has 12 members") is None
+
+
+@pytest.mark.parametrize(
+    ("body", "outlet", "first"),
+    [
+        ("NEW DELHI: The session was co-chaired by Alexey Gruzdev (PIB)\n\nMore text here.", "Press Information Bureau",
+         "The session was co-chaired by Alexey Gruzdev"),
+        ("TALLINN: Estonia and Norway agreed on Thursday (BNS)\n\nMore text.", "Baltic News Service",
+         "Estonia and Norway agreed on Thursday"),
+        ("LONDON (Reuters) - The pound fell on Monday.\n\nTraders said so.", "Reuters", "The pound fell on Monday."),
+        ("MOSCOW, Aug 6 (PTI): Russia said it will talk.\n\nMore text here.", "Press Trust of India",
+         "Russia said it will talk."),
+        ("The talks ended on Friday.\n\nBoth sides signed. \u2014 AFP", "Agence France-Presse", "The talks ended on Friday."),
+        ("The talks ended on Friday.\n\nBoth sides signed.\n\n(With inputs from IANS)", "Indo-Asian News Service",
+         "The talks ended on Friday."),
+        ("Press Trust of India New Delhi\n\nIndia and Russia are exploring opportunities.", "Press Trust of India",
+         "India and Russia are exploring opportunities."),
+    ],
+)
+def test_outlet_from_agency_credits(body: str, outlet: str, first: str) -> None:
+    found = find_structure(body)
+    assert found.source == outlet and prose(body)[0] == first  # the credit is metadata, not quoted prose
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The Department for Promotion of Industry and Internal Trade (DPIIT)\n\nmet on Friday.",
+        "He said the alliance would grow (NATO).\n\nMore text.",
+        "The vote was 5-4 on Friday.\n\nPrices rose (see chart)",
+        "The Ministry of Commerce and Industry, in a statement, said the meeting went well.",
+    ],
+)
+def test_abbreviations_and_asides_are_not_outlets(body: str) -> None:
+    assert find_structure(body).source is None
+
+
+def test_outlets_of_the_seeds_and_samples() -> None:
+    from citebot.index.ingest.files import load
+    from tests.conftest import SAMPLES, SEEDS
+
+    sources = {a.path.rsplit("/", 1)[-1]: a.source for a in load([SAMPLES])[0] if a.path}
+    assert sources["001_tallinn_wire.txt"] == "Baltic News Service"  # "(BNS)" closing the first paragraph
+    if SEEDS.is_dir():
+        seeds = {a.path.rsplit("/", 1)[-1][:3]: a.source for a in load([SEEDS])[0] if a.path}
+        assert seeds["000"] == "Press Information Bureau" and seeds["003"] == "Business Standard"
+        assert seeds["001"] is None and seeds["004"] is None  # they name no outlet: cited by file name

@@ -14,7 +14,7 @@ from citebot.index.store.generations import current_generation
 from tests.conftest import SAMPLES
 
 FILES = ["manifest.json", "meta.sqlite", "vectors.faiss", "articles.faiss", "table.npz",
-         "keyword/sentences/meta.json", "keyword/articles/meta.json"]
+         "keyword/sentences/meta.json", "keyword/articles/meta.json", "keyword/sentences/*.pos", "keyword/articles/*.term"]
 
 
 def cli(*args: str) -> tuple[int, str]:
@@ -40,7 +40,7 @@ def test_every_command_names_the_damaged_file_and_loses_nothing(fake_env: Path, 
     live = current_generation(fake_env)
     assert live is not None
     before = sorted(p.name for p in fake_env.iterdir())
-    damage(live / name, how)
+    damage(next(live.glob(name)), how)  # a tantivy segment file has a generated name
     extra = tmp_path / "extra.txt"
     extra.write_text("Tartu will reopen tram line 4 next spring after a two-year rebuild, the city council said.\n",
                      encoding="utf-8")
@@ -58,20 +58,37 @@ def test_every_command_names_the_damaged_file_and_loses_nothing(fake_env: Path, 
     assert code == EXIT_OK and "Tamm" in out
 
 
-@pytest.mark.parametrize("content", [b"", b"gen-00", b"\xff\xfe\x00garbage"])
+def test_keyword_damage_found_at_search_time_reads_as_at_open(sample_index: Path) -> None:
+    from citebot.index.errors import IndexCorrupt
+    from citebot.index.ingest.words import content_words
+    from citebot.index.store.keyword import KeywordIndex
+
+    live = current_generation(sample_index)
+    assert live is not None
+    next(live.glob("keyword/sentences/*.pos")).unlink()
+    keywords = KeywordIndex(live)  # opens: tantivy reads a segment's positions only at the first search
+    with pytest.raises(IndexCorrupt, match=r"keyword/sentences is damaged .*rebuild the index with `citebot index build"):
+        keywords.top_sentences(content_words("Who co-chaired the session?"), 5)
+
+
+@pytest.mark.parametrize("content", [b"", b"gen-00", b"\xff\xfe\x00garbage", None])
 def test_damaged_current_names_the_newest_intact_generation(fake_env: Path, tmp_path: Path, content: bytes,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     assert cli("index", "build", str(SAMPLES))[0] == EXIT_OK
     extra = tmp_path / "extra.txt"
     extra.write_text("Tartu will reopen tram line 4 next spring, the city council said.\n", encoding="utf-8")
     assert cli("index", "add", str(extra))[0] == EXIT_OK  # generation 2
-    (fake_env / "CURRENT").write_bytes(content)
+    if content is None:
+        (fake_env / "CURRENT").unlink()  # missing: the same as damaged, not "no index"
+    else:
+        (fake_env / "CURRENT").write_bytes(content)
     capsys.readouterr()
+    said = "CURRENT is missing" if content is None else "CURRENT is damaged"
     for command in (["ask", "When will the tram line reopen?"], ["index", "add", str(extra)], ["index", "status"],
                     ["index", "remove", "port-aalborg-strike-2026-03"]):
         code, _ = cli(*command)
         err = capsys.readouterr().err
-        assert code == EXIT_ERROR and "CURRENT is damaged" in err and "gen-000002" in err, (command, err)
+        assert code == EXIT_ERROR and said in err and "gen-000002" in err, (command, err)
     assert sorted(p.name for p in fake_env.glob("gen-*")) == ["gen-000001", "gen-000002"]  # nothing published over it
     (fake_env / "CURRENT").write_text("gen-000002\n", encoding="utf-8")  # the stated remedy
     code, out = cli("ask", "--json", "When will the tram line reopen?")

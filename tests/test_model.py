@@ -294,7 +294,7 @@ def test_int8_build_encoder_is_close_to_the_model_answers_and_later_adds_avoid_t
     code = (
         "import sys, io; from citebot.bot.cli import run; out = io.StringIO(); "
         f"code = run(['index', 'add', {str(story)!r}], out=out); "
-        "assert code == 0 and '1 sentences embedded' in out.getvalue(), out.getvalue(); out = io.StringIO(); "
+        "assert code == 0 and '1 sentence embedded' in out.getvalue(), out.getvalue(); out = io.StringIO(); "
         "code = run(['ask', '--json', 'When will the tram line reopen?'], out=out); "
         "assert code == 0 and 'next spring' in out.getvalue(), out.getvalue(); "
         "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]; "

@@ -360,3 +360,23 @@ def test_running_slack_bot_answers_about_a_new_feed_item(fake, tmp_path: Path, w
         output = proc.communicate(timeout=15)[0]
     assert "following 1 feed(s)" in output and "1 new" in output
     assert "xoxb-111-222-fakebottoken" not in output
+
+
+def test_a_feed_item_published_while_a_poll_writes_is_taken_by_the_next(tmp_path: Path, web: WebServer) -> None:
+    index_dir, feed = index_and_feed(tmp_path, web, "/feed.xml")
+    published: list[int] = []
+
+    class PublishingDuringWrite(HashEmbedder):
+        def encode(self, texts, progress=None):  # type: ignore[no-untyped-def]
+            if not published:  # the first poll is embedding story 1 when story 2 appears
+                publish(web, feed, 2, "dredger collision")
+                published.append(2)
+            return super().encode(texts, progress)
+
+    poller = FeedFollower([web.url("/feed.xml")], index_dir, PublishingDuringWrite(256), interval=0.01,
+                          fetcher=Fetcher(timeout=1, attempts=2, backoff=0.01))
+    first = poller.poll(web.url("/feed.xml"))
+    assert first.new == [web.url("/news/1")] and published
+    second = poller.poll(web.url("/feed.xml"))
+    assert second.new == [web.url("/news/2")] and not second.not_modified
+    assert any("dredger collision" in a.text for a in service(index_dir).ask("dredger collision harbour master").answers)

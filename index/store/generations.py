@@ -78,24 +78,27 @@ def generation_dirs(directory: Path) -> list[Path]:
 
 
 def current_generation(directory: Path) -> Path | None:
-    """The live generation directory, or None when no complete generation exists. A damaged CURRENT
-    beside generations raises IndexCorrupt naming the newest intact one (a writer must never take
-    the index for empty and publish over it)."""
+    """The live generation directory, or None when no complete generation exists. A damaged or missing
+    CURRENT beside generations raises IndexCorrupt naming the newest intact one (a writer must never
+    take the index for empty and publish over it)."""
     try:
-        name = (directory / CURRENT).read_text(encoding="utf-8").strip()
-    except (FileNotFoundError, NotADirectoryError):
+        name: str | None = (directory / CURRENT).read_text(encoding="utf-8").strip()
+    except NotADirectoryError:
         return None
+    except FileNotFoundError:
+        name = None
     except (OSError, UnicodeDecodeError):
         name = ""
-    if GEN.fullmatch(name):
+    if name is not None and GEN.fullmatch(name):
         return directory / name
-    intact = [g for g in generation_dirs(directory) if _manifest_readable(g)]
+    intact = [g for g in generation_dirs(directory) if _manifest_readable(g)] if directory.is_dir() else []
     if not intact:
         return None
     from citebot.index.errors import IndexCorrupt
 
     newest = intact[-1]
-    raise IndexCorrupt(f"{directory / CURRENT} is damaged (it names no generation: {name[:40]!r}); the newest intact "
+    what = "is missing" if name is None else f"is damaged (it names no generation: {name[:40]!r})"
+    raise IndexCorrupt(f"{directory / CURRENT} {what}; the newest intact "
                        f"generation is {newest.name}: point CURRENT at it with `echo {newest.name} > {directory / CURRENT}`, "
                        f"or rebuild the index with `citebot index build PATH...`")
 

@@ -40,6 +40,7 @@ from typing import NamedTuple
 import tantivy
 
 from citebot.index.ingest.words import analyzer
+from citebot.index.store.generations import opening
 
 SENTENCES = Path("keyword") / "sentences"
 ARTICLES = Path("keyword") / "articles"
@@ -82,11 +83,21 @@ def _article_schema() -> tantivy.Schema:
     return builder.build()
 
 
+SEGMENT_FILES = ("idx", "pos", "term", "store", "fast", "fieldnorm")  # what tantivy writes for every segment
+
+
 def require(generation: Path) -> None:
-    """Both keyword indexes of a generation exist (tantivy would quietly start an empty one)."""
+    """Both keyword indexes of a generation exist with every segment file their meta.json lists (tantivy would
+    quietly start an empty index, and opens a segment's files only at the first search)."""
     for part in (SENTENCES, ARTICLES):
-        if not (generation / part / "meta.json").is_file():
-            raise FileNotFoundError(f"{generation / part / 'meta.json'} is missing")
+        meta = generation / part / "meta.json"
+        if not meta.is_file():
+            raise FileNotFoundError(f"{meta} is missing")
+        for segment in json.loads(meta.read_text(encoding="utf-8")).get("segments", []):
+            stem = str(segment["segment_id"]).replace("-", "")
+            for ext in SEGMENT_FILES:
+                if not (generation / part / f"{stem}.{ext}").is_file():
+                    raise FileNotFoundError(f"{generation / part / f'{stem}.{ext}'} is missing")
 
 
 def _open(path: Path, schema: tantivy.Schema) -> tantivy.Index:
@@ -167,6 +178,7 @@ class KeywordIndex:
     """The read side: BM25 top sentences and articles, and how much of a question the articles cover."""
 
     def __init__(self, generation: Path) -> None:
+        self.paths = {"id": generation / SENTENCES, "rowid": generation / ARTICLES}  # by document key, for messages
         self.sentences = _open(generation / SENTENCES, _sentence_schema())
         self.articles = _open(generation / ARTICLES, _article_schema())
         self.sentence_searcher = self.sentences.searcher()  # a generation never changes: one searcher for its life
@@ -211,8 +223,9 @@ class KeywordIndex:
              words: list[str], fields: dict[int, tuple[str, float]]) -> dict[int, float]:
         """key -> score of the k best hits; with ``counts``, BM25 over each document's exact length (as Milvus
         and the BM25 formula have it) instead of tantivy's one-byte rounding of lengths over 40 tokens."""
-        found = searcher.search(query, k * WIDER if counts else k, count=False).hits
-        keys = [int(i) for i in searcher.fast_field_values(key, [address for _, address in found])]
+        with opening(self.paths[key]):  # damage found only now (tantivy reads segments lazily) reads as at open
+            found = searcher.search(query, k * WIDER if counts else k, count=False).hits
+            keys = [int(i) for i in searcher.fast_field_values(key, [address for _, address in found])]
         if counts is None:
             return {i: float(score) for (score, _), i in zip(found, keys, strict=True)}
         known = counts(keys)
