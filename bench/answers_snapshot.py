@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("CITEBOT_SHARED", ROOT.parent / "shared"))  # ../shared, or where CITEBOT_SHARED says
 CITEBOT = [sys.executable, "-m", "citebot.bot.cli"]
 
 
@@ -37,7 +37,7 @@ def questions_of(name: str, squad: int) -> list[str]:
     found = [q["q"] for q in newsroom[name]]
     if name == "samples":
         samples = json.loads((ROOT / "tests" / "qa_samples.json").read_text(encoding="utf-8"))
-        found += [q["q"] for group in samples.values() if isinstance(group, list) for q in group]
+        found += [q if isinstance(q, str) else q["q"] for group in samples.values() if isinstance(group, list) for q in group]
     return list(dict.fromkeys(found))
 
 

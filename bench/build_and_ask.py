@@ -20,7 +20,7 @@ from pathlib import Path
 from bench.corpora import ROOT, corpus
 from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
 from citebot.index.ingest.sentences import split_article
-from citebot.index.store.writer import write
+from citebot.index.store.local.writer import write
 
 
 def main() -> None:

@@ -25,10 +25,11 @@ from bench.timing import machine_reference
 from citebot.bot.answer import Answerer
 from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
 from citebot.index.embed.onnx_encoder import ENCODER_DIR, OnnxQueryEmbedder
-from citebot.index.ingest.files import load, make_article
+from citebot.index.ingest.articles import make_article
+from citebot.index.ingest.files import load
 from citebot.index.search.rerank import ARTIFACT, ensure_export
-from citebot.index.store.reader import IndexReader
-from citebot.index.store.writer import write
+from citebot.index.store.local.reader import IndexReader
+from citebot.index.store.local.writer import write
 
 CLI = str(Path(sys.executable).parent / "citebot")
 

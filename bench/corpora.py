@@ -6,7 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from citebot.index.ingest.files import load, make_article
+from citebot.index.ingest.articles import make_article
+from citebot.index.ingest.files import load
 from citebot.index.records import Article
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Cross-validated figures of the reranker and the confidence (issue 11), split by article.
+"""Cross-validated figures of the reranker and the confidence, split by article.
 
     .venv/bin/python train/reranker/train.py --runs even,odd     # fold artifacts in /tmp/citebot-train
     .venv/bin/python -m bench.eval_rerank [--per-fold 600] [--reuse] [--fit]
@@ -25,7 +25,7 @@ halves), "odd" without the odd ones. Per fold:
   crowd        (--crowd) the unrelated sets' questions again, the fold's half indexed among ~730 other
                articles (crowd(): the ten SQuAD training articles' paragraphs, the 30 real news pages):
                how the confidence, fitted on small indexes, carries to a larger collection. Not fitted on
-Then the confidence model (RERANKED_WEIGHTS in bot/answer.py) is fitted on the pooled
+Then the confidence model (index/models/confidence.json) is fitted on the pooled
 out-of-fold scores (--fit prints it; --features chooses the signals) and checked cross-fitted (fit on
 one fold, scored on the other; the on-topic sets are scored too, and --fit-ontopic fits on them as well);
 --fit-one fits one signal's weight alone, the others held. Every
@@ -39,7 +39,7 @@ the newsroom check is skipped). --rerank-top N reads N candidates instead of the
 --crowd also asks the newsroom questions with the news among ~1,900 other articles (crowd(): the dev
 half's paragraphs too); with --records it scores the crowd sets the saved records lack and adds them.
 --answer-dir D also scores the fold answerability models in D (train.py --task answer): the signal
-"answerable" of the shipped confidence (ANSWERABLE_WEIGHTS, used when records have it), which --fit
+"answerable" of the shipped confidence (its model "answerable", used when records have it), which --fit
 --features can include.
 """
 
@@ -59,17 +59,11 @@ import numpy as np
 from bench.corpora import ROOT, SHARED, SQUAD, SQUAD_TRAIN, paragraph_number, squad_articles
 from bench.eval_squad import auroc, build, fit_logistic, questions
 from bench.timing import p50_p90
-from citebot.bot.answer import (
-    DEFAULT_ABSTAIN_BELOW,
-    GROUP_POOL,
-    RERANKED_BIAS,
-    RERANKED_WEIGHTS,
-    Answerer,
-    confidence,
-    evidence_signals,
-)
+from citebot.bot.answer import GROUP_POOL, Answerer, evidence_signals
+from citebot.bot.confidence import confidence, default_threshold
+from citebot.bot.confidence import model as confidence_model
+from citebot.index.embed.choose import query_embedder
 from citebot.index.embed.embedders import DEFAULT_MODEL
-from citebot.index.embed.onnx_encoder import query_embedder
 from citebot.index.ingest.files import load
 from citebot.index.records import Article
 from citebot.index.search.hybrid import score_gap
@@ -87,11 +81,14 @@ from citebot.index.search.rerank import (
     make_reranker,
     rerank,
 )
-from citebot.index.store.reader import IndexReader
-from citebot.index.store.writer import write
+from citebot.index.store.local.reader import IndexReader
+from citebot.index.store.local.writer import write
 
 SQUAD2 = SHARED / "eval" / "squad-v2.0-dev-c.json"
 FOLDS = ("even", "odd")
+RERANKED = confidence_model("reranked")
+RERANKED_WEIGHTS, RERANKED_BIAS = RERANKED.weights, RERANKED.bias
+DEFAULT_ABSTAIN_BELOW = default_threshold()
 FEATURES = list(RERANKED_WEIGHTS)
 ANSWERED = 0.975  # the share of answerable questions the default threshold answers (the goal: >= 97%)
 GRID = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0)
@@ -326,14 +323,15 @@ def score_folds(args: argparse.Namespace, sets: dict[str, dict[str, list[dict]]]
 
 
 def fit_confidence(candidates: list[str], conf_sets, threshold: float, topic_sets=None,  # type: ignore[no-untyped-def]
-                   fit_topic: bool = False) -> None:
+                   fit_topic: bool = False) -> tuple[dict[str, float], float]:
     """The confidence model over ``candidates``, fitted on the unrelated-article and SQuAD 2.0 sets
     together (``fit_topic``: and the on-topic sets, which are otherwise only scored). (Fitted on the
     unrelated sets alone, where similarity separates almost everything, the
     weights grow steep: 96% abstention at 97% answered out of fold, but our newsroom near misses got
     confidence 0.97-1.00.) Cross-fitted first (fit on one fold, scored on the other), then on both
     folds, with the bias moved so that ``threshold`` answers ANSWERED of the answerable questions.
-    ``topic_sets(fold, names)``: a fold's on-topic inputs and labels, or None where it has none."""
+    ``topic_sets(fold, names)``: a fold's on-topic inputs and labels, or None where it has none.
+    Returns the weights and bias fitted on both folds."""
     print(f"  fitting over {candidates}" + (" (on-topic sets included)" if fit_topic else "") + ":")
     sets = {fold: conf_sets(fold, candidates) for fold in FOLDS}
     topic = {fold: topic_sets(fold, candidates) if topic_sets else None for fold in FOLDS}
@@ -365,11 +363,12 @@ def fit_confidence(candidates: list[str], conf_sets, threshold: float, topic_set
     z = xu @ w + b
     b += math.log(threshold / (1 - threshold)) - float(np.quantile(z[yu == 1], 1 - ANSWERED))
     print("  fitted on both folds: weights {" + ", ".join(f'"{k}": {v:.4g}' for k, v in zip(candidates, w, strict=True))
-          + f"}}, bias {b:.4g} (bot/answer.py: RERANKED_WEIGHTS, RERANKED_BIAS)")
+          + f"}}, bias {b:.4g} (write them with train/confidence/fit.py)")
     p = confidence_of(xu, w, b)
     for th in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5):
         print(f"    threshold {th:.2f}: answers {(p >= th)[yu == 1].mean():.1%} of answerable, abstains on "
               f"{(p < th)[yu == 0].mean():.1%} of unrelated")
+    return {k: float(v) for k, v in zip(candidates, w, strict=True)}, float(b)
 
 
 def fit_one(name: str, conf_sets, l2: float = 1.0) -> float:  # type: ignore[no-untyped-def]
@@ -400,7 +399,7 @@ def fit_one(name: str, conf_sets, l2: float = 1.0) -> float:  # type: ignore[no-
         w = fit(np.vstack([xu, xs]), np.concatenate([yu, ys]))
         print(f"  fit on {train}: {name} {w:.3g}; scored on {test}: {scored(sets[test], w)}\n    without it: {scored(sets[test], 0.0)}")
     w = fit(np.vstack([sets[f][i] for f in FOLDS for i in (0, 2)]), np.concatenate([sets[f][i] for f in FOLDS for i in (1, 3)]))
-    print(f"  fitted on both folds: {name} {w:.3g} (bot/answer.py: RERANKED_WEIGHTS)")
+    print(f"  fitted on both folds: {name} {w:.3g} (index/models/confidence.json, model reranked)")
     return w
 
 

@@ -22,12 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from bench.corpora import SQUAD, squad_articles
-from citebot.bot.answer import CONFIDENCE_BIAS, CONFIDENCE_WEIGHTS
 from citebot.bot.cli import run
+from citebot.bot.confidence import model as confidence_model
 from citebot.bot.config import Settings
 from citebot.index.embed.embedders import DEFAULT_MODEL, Embedder, make_embedder
 from citebot.index.records import Article
-from citebot.index.store.writer import write
+from citebot.index.store.local.writer import write
+
+RETRIEVAL = confidence_model("retrieval")
 
 
 def questions(path: Path) -> list[dict]:  # type: ignore[type-arg]
@@ -158,7 +160,7 @@ def main() -> None:
             json.dumps({**q, "answerable": int(lab), **r}) for q, r, lab in zip(qs, results, labels, strict=True)) + "\n")
         print(f"index of the {name} half of the articles:")
         abstention_report(results, labels, args.threshold)
-        signals[name] = np.asarray([[r["signals"].get(k, 0.0) for k in CONFIDENCE_WEIGHTS] for r in results])
+        signals[name] = np.asarray([[r["signals"].get(k, 0.0) for k in RETRIEVAL.weights] for r in results])
         label_sets[name] = labels
     if args.calibrate:
         for train, test in (("even", "odd"), ("odd", "even")):
@@ -169,12 +171,12 @@ def main() -> None:
         w, b = fit_logistic(x, y)
         p = 1 / (1 + np.exp(-(x @ w + b)))
         print("fitted on both halves:")
-        print("  CONFIDENCE_WEIGHTS = {" + ", ".join(f'"{k}": {v:.4g}' for k, v in zip(CONFIDENCE_WEIGHTS, w, strict=True)) + "}")
-        print(f"  CONFIDENCE_BIAS = {b:.4g}")
+        print("  weights {" + ", ".join(f'"{k}": {v:.4g}' for k, v in zip(RETRIEVAL.weights, w, strict=True)) + "}")
+        print(f"  bias {b:.4g}")
         for th in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5):
             print(f"  threshold {th:.2f}: answers {(p >= th)[y == 1].mean():.1%} of answerable, "
                   f"abstains on {(p < th)[y == 0].mean():.1%} of unanswerable")
-        print(f"  (current model: bias {CONFIDENCE_BIAS}, weights {CONFIDENCE_WEIGHTS})")
+        print(f"  (current model: bias {RETRIEVAL.bias}, weights {RETRIEVAL.weights})")
 
 
 if __name__ == "__main__":

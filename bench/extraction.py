@@ -45,7 +45,7 @@ class Score:
 
 
 def citebot(page: str, url: str | None) -> tuple[str, str | None, str | None]:
-    from citebot.index.ingest.files import UnreadableError
+    from citebot.index.ingest.articles import UnreadableError
     from citebot.index.ingest.html import page_article
 
     try:

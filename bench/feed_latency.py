@@ -25,7 +25,7 @@ from citebot.bot.service import AnswerService
 from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
 from citebot.index.ingest.files import load
 from citebot.index.lifecycle.feeds import FeedFollower, PollReport, follow_in_thread
-from citebot.index.store.writer import write
+from citebot.index.store.local.writer import write
 from tests.web_server import Feed, Item, WebServer
 
 PLACES = ["Tartu", "Narva", "Parnu", "Liepaja", "Klaipeda", "Ventspils", "Kuressaare", "Haapsalu", "Siauliai", "Jelgava"]

@@ -23,8 +23,8 @@ import numpy as np
 
 from bench.corpora import SQUAD, squad_articles
 from bench.eval_squad import ask_all, build, questions, retrieval_metrics
+from citebot.index.embed.choose import document_embedder
 from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
-from citebot.index.embed.onnx_encoder import document_embedder
 from citebot.index.ingest.sentences import split_article
 
 

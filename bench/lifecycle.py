@@ -22,7 +22,7 @@ from citebot.bot.service import AnswerService
 from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
 from citebot.index.ingest.files import load
 from citebot.index.lifecycle.watch import FolderWatcher, watch_in_thread
-from citebot.index.store.writer import write
+from citebot.index.store.local.writer import write
 
 NEW = ("The observatory in Tartu discovered a comet named Kallas on Sunday night.\n\n"
        "Astronomers said the comet will be visible with binoculars in early April.")

@@ -21,11 +21,11 @@ from bench.corpora import SQUAD, squad_articles
 from bench.eval_squad import questions
 from bench.timing import timed
 from citebot.bot.answer import Answerer
+from citebot.index.embed.choose import query_embedder
 from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder, resolve_model
-from citebot.index.embed.onnx_encoder import query_embedder
 from citebot.index.ingest.sentences import split_article
-from citebot.index.store.reader import IndexReader
-from citebot.index.store.writer import write
+from citebot.index.store.local.reader import IndexReader
+from citebot.index.store.local.writer import write
 
 
 def metrics(ranked: list[list[tuple[str, int, int]]], qs: list[dict]) -> tuple[float, float]:  # type: ignore[type-arg]

@@ -9,7 +9,7 @@ a temporary folder:
   fp32 side by side         OnnxReranker as `ask` runs it: each pair alone, on one-thread sessions side by side
   fp32 alone, in turn       OnnxReranker(pairs_in_parallel=False): each pair alone, one session with all threads
   fp32 one batch            the 10 pairs padded to the longest, one run
-  int8 one batch            dynamic int8 (per-channel weights), one padded batch: shipped until 2026-12-04
+  int8 one batch            dynamic int8 (per-channel weights), one padded batch (the int8 export compared)
   int8 alone                the same model, each pair alone
   int8 but FFN, alone       the feed-forward matmuls kept in fp32, each pair alone
 Printed per variant: ms per question (best of --rounds), the mean and 90th percentile of
@@ -32,11 +32,12 @@ from bench.corpora import SQUAD
 from bench.eval_squad import questions
 from bench.timing import machine_reference
 from citebot.bot.answer import GROUP_POOL
+from citebot.index.embed.choose import query_embedder
 from citebot.index.embed.embedders import DEFAULT_MODEL
-from citebot.index.embed.onnx_encoder import default_threads, inference_session, padded_feeds, quantize_int8, query_embedder
+from citebot.index.embed.onnx_runtime import default_threads, inference_session, padded_feeds, quantize_int8
 from citebot.index.search.hybrid import HybridSearch
 from citebot.index.search.rerank import ARTIFACT, OnnxReranker, export, export_dir, has_export, rerank
-from citebot.index.store.reader import IndexReader
+from citebot.index.store.local.reader import IndexReader
 
 Scorer = Callable[[str, list[str]], np.ndarray]  # a question and its passages -> one logit each
 

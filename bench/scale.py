@@ -29,9 +29,9 @@ from bench.corpora import ROOT, SQUAD, corpus
 from bench.eval_squad import questions
 from bench.timing import p50_p90, timed
 from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
-from citebot.index.ingest.files import make_article
+from citebot.index.ingest.articles import make_article
 from citebot.index.ingest.sentences import split_article
-from citebot.index.store.writer import write
+from citebot.index.store.local.writer import write
 
 PER_ARTICLE = 20
 
@@ -84,7 +84,7 @@ SERVE = """
 import json, sys, time
 from pathlib import Path
 from citebot.bot.answer import Answerer
-from citebot.index.embed.onnx_encoder import query_embedder
+from citebot.index.embed.choose import query_embedder
 from citebot.index.store.open import open_store
 store = open_store(sys.argv[3], Path(sys.argv[1]), sys.argv[4] or None)
 reader = store.reader()
@@ -135,9 +135,9 @@ def milvus_figures(local_dir: Path, articles: list, embedder, qs: list[str], qve
                    index_type: str) -> None:
     """The same corpus in Milvus (milvus-lite in the same workspace): build, recall, ask latency, RSS."""
     from citebot.bot.answer import Answerer
-    from citebot.index.embed.onnx_encoder import query_embedder
-    from citebot.index.store.local import LocalStore
-    from citebot.index.store.milvus import MilvusStore
+    from citebot.index.embed.choose import query_embedder
+    from citebot.index.store.local.store import LocalStore
+    from citebot.index.store.milvus.store import MilvusStore
 
     uri = str(local_dir.parent / "milvus.db")
     store = MilvusStore(local_dir, uri, index_type=index_type)
@@ -170,7 +170,7 @@ def milvus_figures(local_dir: Path, articles: list, embedder, qs: list[str], qve
 
 def exact_top10(reader, queries: np.ndarray) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
     """Exact inner-product top 10 over every stored vector (in blocks of the sentence table's ids)."""
-    ids = reader.table.table.ids
+    ids = reader.sentence_ids()
     best_scores = np.full((len(queries), 0), -np.inf, np.float32)
     best_ids = np.zeros((len(queries), 0), np.int64)
     for start in range(0, len(ids), 50_000):
@@ -209,7 +209,7 @@ def main() -> None:
             report = write(index_dir, MixtureEmbedder(real, st.name), articles, fresh=True)
             build = time.perf_counter() - t0
             from citebot.index.embed.onnx_encoder import export
-            from citebot.index.store.reader import IndexReader
+            from citebot.index.store.local.reader import IndexReader
 
             export(st, index_dir)
             reader = IndexReader.open(index_dir)
@@ -219,7 +219,7 @@ def main() -> None:
                   f"index {reader.manifest.faiss}")
             print(f"  recall@10 against exact search: {recall_at_10(reader, qvec):.4f}")
             from citebot.bot.answer import Answerer
-            from citebot.index.embed.onnx_encoder import query_embedder
+            from citebot.index.embed.choose import query_embedder
 
             answerer = Answerer(reader, query_embedder(st.name, index_dir), top_k=5)
             for q in qs[:20]:

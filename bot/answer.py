@@ -1,64 +1,30 @@
 """Turn a question into ranked, cited answers. Free of Slack and terminal concerns.
 
-Retrieval is hybrid (index/hybrid.py); a cross-encoder then rereads the top candidates with the
-question (index/rerank.py). Sentences from different articles that state the same
-thing are grouped into one answer with several citations (corroboration); the confidence that
-the articles answer the question at all is a logistic model over the reranker's best score and
-retrieval similarities (or, without a reranker, over retrieval signals alone).
+Retrieval is hybrid (index/search/hybrid.py); a cross-encoder then rereads the top candidates with
+the question (index/search/rerank.py). Sentences from different articles that state the same thing
+are grouped into one answer with several citations (corroboration); the confidence that the
+articles answer the question at all comes from bot/confidence.py.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from citebot.bot.confidence import confidence, default_threshold
 from citebot.bot.language import detect as detect_language
 from citebot.index.embed.embedders import Embedder
 from citebot.index.errors import QuestionError
+from citebot.index.ingest.answer_types import answer_type
 from citebot.index.ingest.words import terms
 from citebot.index.records import Hit
-from citebot.index.search.hybrid import HybridSearch, Retrieved, acronyms, answer_type, missing, names
+from citebot.index.search.hybrid import HybridSearch, Retrieved, acronyms, missing, names
 from citebot.index.search.rerank import Reranker, answerable, rerank
 from citebot.index.search.values import value_conflict
 from citebot.index.store.base import Reader
 
-# Confidence = logistic(bias + sum(weight * signal)). Without a reranker: fitted by bench/eval_rerank.py
-# --fit --fit-ontopic --features max_dense,top5_dense,max_bm25,known,covered,score_gap on its out-of-fold
-# records (the retrieval signals are in every record; unrelated-article, SQuAD 2.0 and on-topic questions),
-# the bias moved so that 0.2 answers 97.5% of the answerable ones (README, "Among other articles"; until
-# 2026-12-05 fitted by bench/eval_squad.py --calibrate without score_gap).
-CONFIDENCE_WEIGHTS = {
-    "max_dense": 2.444, "top5_dense": 3.902, "max_bm25": 0.001586, "known": 2.129, "covered": 1.165, "score_gap": 1.775,
-}
-CONFIDENCE_BIAS = -7.555
-DEFAULT_ABSTAIN_BELOW = 0.2
-# With a reranker: fitted by bench/eval_rerank.py --fit on out-of-fold reranker scores (unrelated-article,
-# SQuAD 2.0 and on-topic questions), the bias then moved so that 0.2 answers 97.5% of the answerable ones.
-# Signals of the question's candidates, never of the whole collection's vocabulary; score_gap and no
-# article similarity, as for ANSWERABLE_WEIGHTS below.
-RERANKED_WEIGHTS = {"rerank_max": 0.3641, "max_dense": 4.294, "names_missing_any": -1.955, "words_missing_any": -0.9376,
-                    "type_missing": -0.1276, "score_gap": 1.135, "value_conflict": -2.33}
-# value_conflict's weight was fitted alone (L2 1.0; it fires on ~2% of SQuAD 2.0's unanswerable questions),
-# the others held, on the out-of-fold records of the reranker trained with the span loss for one epoch
-# (bench/eval_rerank.py --fit-one value_conflict; -2.68 on the two-epoch reranker's, kept).
-RERANKED_BIAS = -3.222
-# With the built-in reranker and its answerability model (the default; "answerable": its logit for the
-# window around the best sentence): fitted the same way on the fold models' records, the on-topic sets
-# included (bench/eval_rerank.py --fit --fit-ontopic --features ...,answerable,score_gap), value_conflict's
-# weight held as above (fitted with the others it grows to -8.5 on the evidence of a few questions).
-# score_gap (the best fused score above ranks 11-30) stands for how much the best sentence stands out
-# from what the collection offers any question; unlike the best similarity it does not rise with the
-# collection's size. max_article is left out: fitted on SQuAD, where an article is one paragraph, it
-# would overrate a question's similarity to a whole news story (README, "Among other articles").
-# Refitted 2026-12-05 on the records of fold models trained without any window of their held-out articles
-# (train.py's Pair.source; the fold models before had seen some as negatives, a point too kind on both folds).
-ANSWERABLE_WEIGHTS = {"rerank_max": 0.1964, "max_dense": 3.904, "names_missing_any": -1.781, "words_missing_any": -0.5905,
-                      "type_missing": -0.1543, "answerable": 0.3244, "score_gap": 0.9947,
-                      "value_conflict": RERANKED_WEIGHTS["value_conflict"]}
-ANSWERABLE_BIAS = -2.622
 NO_ANSWER = "The articles do not answer this question."  # said by every front end when abstaining
 
 # Grouping: same numbers, and similar enough meaning.
@@ -138,16 +104,6 @@ def validate_question(question: object, max_chars: int) -> str:
     return text
 
 
-def confidence(signals: dict[str, float]) -> float:
-    if not signals:
-        return 0.0
-    weights, bias = ((ANSWERABLE_WEIGHTS, ANSWERABLE_BIAS) if "answerable" in signals
-                     else (RERANKED_WEIGHTS, RERANKED_BIAS) if "rerank_max" in signals
-                     else (CONFIDENCE_WEIGHTS, CONFIDENCE_BIAS))
-    z = bias + sum(w * signals.get(name, 0.0) for name, w in weights.items())
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
-
-
 def figures(text: str) -> frozenset[str]:
     return frozenset(n.replace(",", "") for n in NUMBER.findall(text))
 
@@ -214,14 +170,13 @@ def evidence_signals(reader: Reader, question: str, retrieved: Retrieved) -> dic
     scored = [h for h in retrieved.hits if "rerank" in h.extra]
     if not scored:
         return {}
-    best = max(scored, key=lambda h: float(h.extra["rerank"]))  # type: ignore[arg-type]
+    best = max(scored, key=lambda h: float(h.extra["rerank"]))
     texts: dict[str, str] = {}
     for h in scored:
         if h.article_id not in texts:
             texts[h.article_id] = f"{h.title or ''}\n{reader.article_body(h.article_id) or h.text}"
     wanted = answer_type(question)
-    row = reader.table.table.rows_of(np.asarray([best.sentence_id], dtype=np.int64))
-    carried = int(reader.table.table.flags[row][0]) if row.size else 0
+    carried = int(reader.flags_of(np.asarray([best.sentence_id], dtype=np.int64))[0])
     asked, spelled, stems = names(question), acronyms(question), terms(question)
     return {"value_conflict": float(value_conflict(question, best.text, texts[best.article_id])),
             "names_missing_any": min(missing(asked, t, spelled=spelled) for t in texts.values()),
@@ -241,14 +196,14 @@ class Answerer:
     """Holds a loaded index and embedder; answers many questions without reloading either."""
 
     def __init__(self, reader: Reader, embedder: Embedder, *, top_k: int = 5,
-                 abstain_below: float = DEFAULT_ABSTAIN_BELOW, max_question_chars: int = 1000,
+                 abstain_below: float | None = None, max_question_chars: int = 1000,
                  reranker: Reranker | None = None) -> None:
         reader.check_dimension(embedder.dimension)
         self.reader = reader
         self.embedder = embedder
         self.search = HybridSearch(reader)
         self.top_k = top_k
-        self.abstain_below = abstain_below
+        self.abstain_below = default_threshold() if abstain_below is None else abstain_below
         self.max_question_chars = max_question_chars
         self.reranker = reranker
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from citebot.bot.answer import DEFAULT_ABSTAIN_BELOW
+from citebot.bot.confidence import default_threshold
 from citebot.index.embed.embedders import DEFAULT_MODEL, Embedder
 from citebot.index.errors import CitebotError
 from citebot.index.records import MAX_ARTICLE_CHARS
@@ -82,7 +82,7 @@ class Settings:
     index_dir: Path = Path(DEFAULT_INDEX_DIR)
     top_k: int = DEFAULT_TOP_K
     max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS
-    abstain_below: float = DEFAULT_ABSTAIN_BELOW
+    abstain_below: float = field(default_factory=default_threshold)
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
@@ -120,7 +120,7 @@ class Settings:
             index_dir=Path(env.get("CITEBOT_INDEX_DIR", "").strip() or DEFAULT_INDEX_DIR).expanduser(),
             top_k=_int(env, "CITEBOT_TOP_K", DEFAULT_TOP_K),
             max_question_chars=_int(env, "CITEBOT_MAX_QUESTION_CHARS", DEFAULT_MAX_QUESTION_CHARS),
-            abstain_below=_float(env, "CITEBOT_ABSTAIN_BELOW", DEFAULT_ABSTAIN_BELOW),
+            abstain_below=_float(env, "CITEBOT_ABSTAIN_BELOW", default_threshold()),
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
             slack_app_token=env.get("SLACK_APP_TOKEN") or None,
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
@@ -156,8 +156,8 @@ def store_for(settings: Settings) -> Store:
 
 def embedder_for_adding(settings: Settings, store: Store, notify: Callable[[str], None] | None = None) -> Embedder:
     """What embeds new sentences into ``store``: loaded only when something must be embedded."""
-    from citebot.index.embed.embedders import embedder_for_writes
+    from citebot.index.embed.choose import embedder_for_writes
 
     status = store.status()
-    dimension = int(status["dimension"]) if status else None  # type: ignore[call-overload]
+    dimension = int(status["dimension"]) if status else None
     return embedder_for_writes(settings.model, settings.index_dir, dimension, settings.build_encoder, notify=notify)

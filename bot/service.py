@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+
+import numpy as np
 
 from citebot.bot.answer import Answerer, Result
 from citebot.bot.config import Settings, store_for
-from citebot.index.embed.embedders import Embedder
-from citebot.index.embed.onnx_encoder import query_embedder
+from citebot.index.embed.choose import query_embedder
+from citebot.index.embed.embedders import Embedder, Progress
 from citebot.index.errors import IndexCorrupt
 from citebot.index.search.rerank import Reranker, make_reranker
-from citebot.index.store.base import Reader
+from citebot.index.store.base import Reader, Status
 
 
 class AnswerService:
@@ -77,7 +78,7 @@ class AnswerService:
     def ask(self, question: str, top_k: int | None = None) -> Result:
         return self.answerer().ask(question, top_k=top_k)
 
-    def stats(self) -> dict[str, Any] | None:
+    def stats(self) -> Status | None:
         """Manifest figures of the live index, None when there is no index."""
         return self.store.status()
 
@@ -95,6 +96,6 @@ class _Locked:
     def encoded(self) -> int:
         return self.inner.encoded
 
-    def encode(self, texts, progress=None):  # type: ignore[no-untyped-def]
+    def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
         with self.lock:
             return self.inner.encode(texts, progress=progress)

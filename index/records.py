@@ -77,4 +77,4 @@ class Hit:
     url: str | None
     published: str | None
     path: str | None
-    extra: dict[str, object] = field(default_factory=dict)
+    extra: dict[str, float] = field(default_factory=dict)

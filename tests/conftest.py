@@ -12,7 +12,7 @@ from citebot.bot.service import AnswerService
 from citebot.index.embed.embedders import HashEmbedder
 from citebot.index.ingest.files import load
 from citebot.index.store.base import Store
-from citebot.index.store.writer import write
+from citebot.index.store.local.writer import write
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "examples" / "articles"

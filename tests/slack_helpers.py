@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from citebot.bot.app import create_app
 from citebot.bot.config import Settings
-from citebot.bot.http_server import make_server
 from citebot.bot.service import AnswerService
-from citebot.bot.state import BotState
+from citebot.bot.slack.app import create_app
+from citebot.bot.slack.http_server import make_server
+from citebot.bot.slack.state import BotState
 from citebot.index.embed.embedders import Embedder, HashEmbedder
 from tests.fake_slack import BOT_USER, FakeSlack
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from citebot.bot.answer import Answerer, confidence, figures, group, same_fact
+from citebot.bot.answer import Answerer, figures, group, same_fact
+from citebot.bot.confidence import confidence
 from citebot.index.embed.embedders import HashEmbedder
-from citebot.index.ingest.files import make_article
+from citebot.index.ingest.answer_types import answer_type, flags
+from citebot.index.ingest.articles import make_article
 from citebot.index.records import Hit
-from citebot.index.search.hybrid import Retrieved, answer_type
-from citebot.index.store.table import flags
+from citebot.index.search.hybrid import Retrieved
 from tests.conftest import Stores
 
 

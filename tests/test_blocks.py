@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from citebot.bot.answer import Answer, Citation, Result
-from citebot.bot.blocks import (
+from citebot.bot.slack.blocks import (
     MAX_BLOCKS,
     MAX_TEXT,
     MAX_VALUE,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from citebot.bot.cli import EXIT_ERROR, EXIT_OK, run
-from citebot.index.store.generations import current_generation
+from citebot.index.store.local.generations import current_generation
 from tests.conftest import SAMPLES
 
 FILES = ["manifest.json", "meta.sqlite", "vectors.faiss", "articles.faiss", "table.npz",
@@ -61,7 +61,7 @@ def test_every_command_names_the_damaged_file_and_loses_nothing(fake_env: Path, 
 def test_keyword_damage_found_at_search_time_reads_as_at_open(sample_index: Path) -> None:
     from citebot.index.errors import IndexCorrupt
     from citebot.index.ingest.words import content_words
-    from citebot.index.store.keyword import KeywordIndex
+    from citebot.index.store.local.keyword import KeywordIndex
 
     live = current_generation(sample_index)
     assert live is not None

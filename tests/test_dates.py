@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 
 from citebot.bot.answer import Answer, Citation, Result
-from citebot.bot.blocks import answer_blocks
 from citebot.bot.dates import annotate, resolve
 from citebot.bot.render_text import render
+from citebot.bot.slack.blocks import answer_blocks
 
 
 @pytest.mark.parametrize(("text", "published", "expected"), [

@@ -67,3 +67,39 @@ def test_crowd_figures_abstain_at_the_point_the_small_index_sets() -> None:
     assert "abstains on 75.0% of unrelated (75.0% at the 97.5%-answered point" in text
     answered = float(re.search(r"where it answers ([0-9.]+)%", text).group(1))  # type: ignore[union-attr]
     assert answered < 50  # the point comes from the small index's answerable questions, not the crowded ones
+
+
+def test_the_confidence_script_writes_its_card_and_the_card_is_what_answers_use(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import shutil
+
+    from citebot.bot import confidence as conf
+    from train.confidence.fit import main
+
+    card = tmp_path / "confidence.json"
+    shutil.copy(conf.CARD, card)
+    records = tmp_path / "records.json"
+    records.write_text(json.dumps({"even": fold_records(1), "odd": fold_records(2)}), encoding="utf-8")
+    assert main(["--records", str(records), "--model", "reranked", "--features", "dense,logit", "--fit-ontopic",
+                 "--hold", "value_conflict", "--card", str(card)]) == 0
+    written = json.loads(card.read_text(encoding="utf-8"))["models"]["reranked"]
+    assert set(written["weights"]) == {"dense", "logit", "value_conflict"} and written["held"] == ["value_conflict"]
+    assert written["weights"]["value_conflict"] == conf.model("reranked").weights["value_conflict"]  # held, not fitted
+    assert written["weights"]["logit"] > 0 and "--model reranked" in written["fitted_by"]
+    again = tmp_path / "again.json"
+    shutil.copy(conf.CARD, again)
+    main(["--records", str(records), "--model", "reranked", "--features", "dense,logit", "--fit-ontopic",
+          "--hold", "value_conflict", "--card", str(again)])
+    assert json.loads(again.read_text(encoding="utf-8"))["models"]["reranked"]["weights"] == written["weights"]  # reproducible
+    shipped = json.loads(conf.CARD.read_text(encoding="utf-8"))["models"]
+    for name, entry in shipped.items():  # what answering uses is exactly the card
+        assert conf.model(name).weights == entry["weights"] and conf.model(name).bias == entry["bias"]
+
+
+def fold_records(seed: int) -> dict:  # type: ignore[type-arg]
+    """records() with the signal value_conflict present (held by the fit) beside dense and logit."""
+    fold = records(seed)
+    for recs in fold.values():
+        for rec in recs:
+            rec["signals"]["value_conflict"] = 0.0
+    return fold

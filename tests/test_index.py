@@ -14,11 +14,12 @@ import pytest
 from citebot.bot.answer import Answerer
 from citebot.index.embed.embedders import HashEmbedder
 from citebot.index.errors import IndexCorrupt, IndexMismatch, IndexMissing, ModelError
-from citebot.index.ingest.files import load, make_article
+from citebot.index.ingest.articles import make_article
+from citebot.index.ingest.files import load
 from citebot.index.search.hybrid import HybridSearch, score_gap
-from citebot.index.store.generations import current_generation, generation_dirs
-from citebot.index.store.reader import IndexReader
-from citebot.index.store.writer import write
+from citebot.index.store.local.generations import current_generation, generation_dirs
+from citebot.index.store.local.reader import IndexReader
+from citebot.index.store.local.writer import write
 from tests.conftest import SAMPLES, Stores
 
 
@@ -201,7 +202,8 @@ def test_large_index_switches_to_approximate_search_and_stays_editable(tmp_path:
 
 
 def test_lazy_embedder_loads_nothing_when_nothing_is_embedded(sample_index: Path) -> None:
-    from citebot.index.embed.embedders import LazyEmbedder, embedder_for_writes
+    from citebot.index.embed.choose import embedder_for_writes
+    from citebot.index.embed.embedders import LazyEmbedder
 
     lazy = embedder_for_writes("fake:hash-256", sample_index, 256)
     assert isinstance(lazy, LazyEmbedder)
@@ -239,29 +241,34 @@ def test_keyword_index_follows_adds_removes_and_title_changes(sample_index: Path
     write(sample_index, embedder, removals=[story.id])
     gone = IndexReader.open(sample_index)
     assert gone.keywords.top_sentences(terms("zeppelin"), 5) == {} and gone.keywords.top_articles(terms("airship"), 5) == {}
-    assert (gone.keywords.sentence_count, len(gone.table.table)) == (gone.manifest.sentences, gone.manifest.sentences)
+    assert (gone.keywords.sentence_count, len(gone.sentence_ids())) == (gone.manifest.sentences, gone.manifest.sentences)
 
 
 def test_sentence_table_neighbours_and_articles_survive_removals(sample_index: Path, embedder: HashEmbedder) -> None:
     articles, _ = load([SAMPLES])
     write(sample_index, embedder, removals=[articles[0].id])
     reader = IndexReader.open(sample_index)
-    table = reader.table.table
-    assert np.all(np.diff(table.ids) > 0) and len(table) == reader.manifest.sentences
+    all_ids = reader.sentence_ids()
+    assert np.all(np.diff(all_ids) > 0) and len(all_ids) == reader.manifest.sentences
     with reader.lock:
-        rows = reader.rows(int(i) for i in table.ids)
-    for n, sid in enumerate(table.ids):
+        rows = reader.rows(int(i) for i in all_ids)
+    articles_of = reader.articles_of(all_ids)
+    before_ids, after_ids = reader.neighbours(all_ids)
+    for n, sid in enumerate(all_ids):
         row = rows[int(sid)]
-        assert (int(table.article[n]), int(table.position[n])) == (int(row["article_rowid"]), int(row["idx"]))
-    ids = [int(i) for i in table.ids[:40]]
+        assert int(articles_of[n]) == int(row["article_rowid"])
+        for neighbour, step in ((before_ids[n], -1), (after_ids[n], 1)):  # the same article, the next position, or -1
+            if neighbour >= 0:
+                assert (rows[int(neighbour)]["article_id"], rows[int(neighbour)]["idx"]) == (row["article_id"], row["idx"] + step)
+    ids = [int(i) for i in all_ids[:40]]
     for sid, (before, after) in zip(ids, reader.contexts(ids), strict=True):
         row = rows[sid]
         with reader.lock:
             same = dict(reader.db.execute("SELECT idx, text FROM sentences WHERE article_id = ?", (row["article_id"],)).fetchall())
         assert (before, after) == (same.get(row["idx"] - 1), same.get(row["idx"] + 1))
-    some_article = int(table.article[0])
-    assert set(reader.table.sentences_of(np.asarray([some_article])).tolist()) == {
-        int(i) for i, a in zip(table.ids, table.article, strict=True) if a == some_article}
+    some_article = int(articles_of[0])
+    assert set(reader.sentences_of(np.asarray([some_article])).tolist()) == {
+        int(i) for i, a in zip(all_ids, articles_of, strict=True) if a == some_article}
 
 
 def test_an_add_that_changes_nothing_still_cleans_leftovers_of_killed_writers(sample_index: Path, embedder: HashEmbedder) -> None:
@@ -298,7 +305,7 @@ def test_keyword_scores_are_bm25_over_exact_lengths_in_both_stores(stores: Store
     reader = store.reader()
     tokens = analyzer().analyze
     assert len(tokens(long)) > 50
-    texts = reader.texts(int(i) for i in reader.table.table.ids)
+    texts = reader.texts(int(i) for i in reader.sentence_ids())
     sentences = {i: tokens(t) for i, t in texts.items()}
     got = reader.keyword_sentences(["harbour", "crane"], 10)
     want = {i: sum(_bm25(t, d, list(sentences.values())) for t in ("harbour", "crane")) for i, d in sentences.items()

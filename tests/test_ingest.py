@@ -99,7 +99,7 @@ def test_huge_article_is_refused_at_the_configured_limit(tmp_path: Path, monkeyp
     import io
 
     from citebot.bot.cli import run
-    from citebot.index.ingest.files import set_max_article_chars
+    from citebot.index.ingest.articles import set_max_article_chars
     from citebot.index.records import MAX_ARTICLE_CHARS
 
     (tmp_path / "big.txt").write_text("A long sentence about the budget. " * 100, encoding="utf-8")

@@ -45,7 +45,7 @@ def test_the_projects_questions_are_all_english() -> None:
     questions = []
     for name in ("tests/qa_samples.json", "bench/newsroom_questions.json"):
         data = json.loads((ROOT / name).read_text(encoding="utf-8"))
-        questions += [q["q"] for group in data.values() if isinstance(group, list) for q in group if "q" in q]
+        questions += [q if isinstance(q, str) else q["q"] for group in data.values() if isinstance(group, list) for q in group]
     assert len(questions) >= 40 and [q for q in questions if not detect(q).english] == []
 
 
@@ -61,9 +61,9 @@ def test_squad_questions_are_all_english() -> None:
 
 def test_a_question_in_hindi_gets_the_notice_and_its_closest_matches(sample_index: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     from citebot.bot.answer import Answerer
-    from citebot.bot.blocks import answer_blocks
     from citebot.bot.render_text import render
-    from citebot.index.store.reader import IndexReader
+    from citebot.bot.slack.blocks import answer_blocks
+    from citebot.index.store.local.reader import IndexReader
 
     answerer = Answerer(IndexReader.open(sample_index), embedder)
     result = answerer.ask("Session ko kisne co-chair kiya? Tamm")

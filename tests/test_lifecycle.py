@@ -20,7 +20,7 @@ import pytest
 from citebot.bot.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, run
 from citebot.index.embed.embedders import HashEmbedder
 from citebot.index.errors import CitebotError
-from citebot.index.ingest.files import make_article
+from citebot.index.ingest.articles import make_article
 from citebot.index.lifecycle.sync import remove, stored_articles, sync
 from citebot.index.lifecycle.watch import FolderWatcher, watch_in_thread
 from tests.conftest import FAKE_MODEL, ROOT, SAMPLES, Stores

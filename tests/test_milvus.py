@@ -19,7 +19,8 @@ from citebot.bot.config import Settings
 from citebot.bot.service import AnswerService
 from citebot.index.embed.embedders import HashEmbedder
 from citebot.index.errors import CitebotError, IndexMismatch
-from citebot.index.ingest.files import load, make_article
+from citebot.index.ingest.articles import make_article
+from citebot.index.ingest.files import load
 from citebot.index.lifecycle.sync import remove, stored_articles, sync
 from citebot.index.lifecycle.watch import FolderWatcher, watch_in_thread
 from citebot.index.search.hybrid import HybridSearch
@@ -88,10 +89,10 @@ def test_lifecycle_on_milvus_never_re_embeds_and_keeps_generations_apart(tmp_pat
     changed = sync(store, HashEmbedder(256), folder)
     assert (len(changed.change.updated), len(changed.change.removed)) == (1, 1)
     assert changed.change.sentences_embedded == 1 and store.status()["articles"] == 1
-    old = reader.hits([(int(i), 1.0) for i in reader.table.table.ids])
+    old = reader.hits([(int(i), 1.0) for i in reader.sentence_ids()])
     assert {h.text for h in old} >= {"The ferry to Tallinn was cancelled because of ice on Friday."}  # still generation 1
     live = store.reader()
-    assert [h.text for h in live.hits([(int(i), 1.0) for i in live.table.table.ids])] == [
+    assert [h.text for h in live.hits([(int(i), 1.0) for i in live.sentence_ids()])] == [
         "The harbour crane was repaired on Tuesday, port officials said."]
     story = make_article("A comet named Kallas was seen over Tartu on Sunday night.", None, id="comet")
     store.write(HashEmbedder(256), [story])
@@ -207,7 +208,7 @@ def test_milvus_settings_never_show_the_token() -> None:
 
 def test_milvus_going_away_mid_service_gets_something_went_wrong_in_the_thread(fake, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    from citebot.bot.listeners import SOMETHING_WRONG
+    from citebot.bot.slack.listeners import SOMETHING_WRONG
     from tests.slack_helpers import bot_settings, http_bot, mention, service_for
 
     store = milvus(tmp_path)

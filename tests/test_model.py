@@ -14,8 +14,8 @@ import pytest
 from citebot.bot.answer import Answerer, Result
 from citebot.index.ingest.files import load
 from citebot.index.ingest.sentences import split_article
-from citebot.index.store.reader import IndexReader
-from citebot.index.store.writer import write
+from citebot.index.store.local.reader import IndexReader
+from citebot.index.store.local.writer import write
 from tests.conftest import SAMPLES, seeds_or_skip
 
 pytestmark = pytest.mark.model
@@ -114,7 +114,7 @@ def test_sample_near_miss_session_abstains_and_the_reported_one_is_answered(samp
         assert any("Kristjan Tamm" in a.text for a in result.answers[:3]), question
 
 
-# What a new user asked of the seeds (issue 11): each answered word for word by a seed sentence.
+# What a new user asked of the seeds: each answered word for word by a seed sentence.
 NEWSROOM_SEED_QA = [
     ("What is Alexey Gruzdev's position?", ["Deputy Minister of Industry and Trade"]),
     ("Was coal gasification on the agenda?", ["coal gasification"]),
@@ -256,7 +256,7 @@ def test_onnx_query_encoder_matches_the_model_and_ask_and_unchanged_add_avoid_to
         "code = run(['ask', '--json', 'Who co-chaired the session?'], out=out); "
         "assert code == 0 and 'Tamm' in out.getvalue() and '\"rerank\": ' in out.getvalue(), out.getvalue(); "
         "assert '\"answerable\": ' in out.getvalue(), out.getvalue(); "
-        "assert 'citebot.index.store.writer' not in sys.modules, 'ask loaded the writer'; "
+        "assert 'citebot.index.store.local.writer' not in sys.modules, 'ask loaded the writer'; "
         f"code = run(['index', 'add', {str(SAMPLES)!r}], out=out); "
         "assert code == 0 and '0 sentences embedded' in out.getvalue(), out.getvalue(); "
         "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]; "
@@ -270,7 +270,8 @@ def test_onnx_query_encoder_matches_the_model_and_ask_and_unchanged_add_avoid_to
 
 
 def test_int8_build_encoder_is_close_to_the_model_answers_and_later_adds_avoid_torch(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
-    from citebot.index.embed.onnx_encoder import INT8_DIR, OnnxQueryEmbedder, document_embedder, encoder_info
+    from citebot.index.embed.choose import document_embedder
+    from citebot.index.embed.onnx_encoder import INT8_DIR, OnnxQueryEmbedder, encoder_info
 
     env = dict(os.environ, CITEBOT_INDEX_DIR=str(tmp_path / "ix"), CITEBOT_BUILD_ENCODER="int8",
                PYTHONPATH=str(Path(__file__).parent.parent))
@@ -352,7 +353,8 @@ def test_writes_with_a_damaged_encoder_export_it_again(tmp_path: Path, real_embe
     import io
 
     from citebot.bot.cli import run
-    from citebot.index.embed.onnx_encoder import ENCODER_DIR, export_problem
+    from citebot.index.embed.onnx_encoder import ENCODER_DIR
+    from citebot.index.embed.onnx_runtime import export_problem
 
     directory = tmp_path / "ix"
     answerer_for([SAMPLES], directory, real_embedder)
@@ -371,7 +373,7 @@ def test_seed_questions_hold_among_hundreds_of_other_articles(tmp_path: Path, re
     own): a larger collection offers closer matches by chance, which the score gap discounts. The seed
     questions are still answered and the unrelated ones still abstain. ("What is the capital of
     Australia?" is left out: New York City's paragraphs call it "culture capital of the world", and among
-    1,878 articles it is answered at 0.42: README, "Among other articles".)"""
+    1,878 articles it is answered at 0.42, docs/evaluation.md.)"""
     from bench.corpora import SQUAD_TRAIN, squad_articles
 
     if not SQUAD_TRAIN.is_file():

@@ -9,18 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from citebot.bot.answer import DEFAULT_ABSTAIN_BELOW, Answerer, confidence, evidence_signals
+from citebot.bot.answer import Answerer, evidence_signals
 from citebot.bot.cli import run
+from citebot.bot.confidence import confidence, default_threshold
 from citebot.bot.config import ConfigError, Settings
 from citebot.index.embed.embedders import HashEmbedder
-from citebot.index.ingest.files import make_article
+from citebot.index.ingest.articles import make_article
 from citebot.index.ingest.words import terms
 from citebot.index.records import Hit
 from citebot.index.search.hybrid import HybridSearch, Retrieved, acronyms, missing, names
 from citebot.index.search.rerank import make_reranker, rerank
 from citebot.index.search.rerank_text import passage
-from citebot.index.store.reader import IndexReader
-from citebot.index.store.writer import write
+from citebot.index.store.local.reader import IndexReader
+from citebot.index.store.local.writer import write
 
 
 class WordReranker:
@@ -75,7 +76,7 @@ def test_reranked_confidence_follows_the_reranker_not_word_counts() -> None:
     sure = {"rerank_max": 5.0, "max_dense": 0.6, "max_article": 0.5, "names_missing_any": 0.0, "words_missing_any": 0.0,
             "score_gap": 0.8}
     unsure = {**sure, "rerank_max": -8.0}
-    assert confidence(sure) > 0.8 > DEFAULT_ABSTAIN_BELOW > confidence(unsure)
+    assert confidence(sure) > 0.8 > default_threshold() > confidence(unsure)
     assert confidence({**sure, "names_missing_any": 1.0}) < confidence(sure)  # no candidate article mentions what was asked about
     assert confidence({**sure, "words_missing_any": 0.5}) < confidence(sure)
     assert confidence({**unsure, "known": 1.0, "covered": 1.0, "max_bm25": 30.0}) == confidence(unsure)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from citebot.index.ingest.files import load, make_article
+from citebot.index.ingest.articles import make_article
+from citebot.index.ingest.files import load
 from citebot.index.ingest.sentences import split_article
 from tests.conftest import SAMPLES, seeds_or_skip
 

@@ -12,7 +12,7 @@ import pytest
 
 from citebot.bot.config import ConfigError, Settings
 from citebot.bot.logs import RedactSecrets
-from citebot.bot.serve import check_credentials
+from citebot.bot.slack.serve import check_credentials
 from tests.conftest import ROOT
 
 
@@ -61,8 +61,8 @@ def test_bad_numeric_config_is_a_clear_error() -> None:
 
 
 def test_unreachable_or_refusing_slack_is_a_clear_error(fake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from citebot.bot.serve import connect
     from citebot.bot.service import AnswerService
+    from citebot.bot.slack.serve import connect
     from tests.slack_helpers import bot_settings
 
     settings = bot_settings(fake, tmp_path / "ix", "fake:hash-256")
@@ -78,9 +78,9 @@ def test_unreachable_or_refusing_slack_is_a_clear_error(fake, tmp_path: Path) ->
 
 def test_app_start_logs_no_token_warning_on_a_correct_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                     caplog: pytest.LogCaptureFixture, fake) -> None:  # type: ignore[no-untyped-def]
-    from citebot.bot.app import create_app
     from citebot.bot.service import AnswerService
-    from citebot.bot.state import BotState
+    from citebot.bot.slack.app import create_app
+    from citebot.bot.slack.state import BotState
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-abc")
     settings = Settings(slack_bot_token="xoxb-1-2-abc", slack_signing_secret="s" * 32, index_dir=tmp_path / "ix",

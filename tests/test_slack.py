@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from citebot.bot.blocks import ACTION_DOWN, ACTION_SHARE, ACTION_UP
-from citebot.bot.listeners import NO_INDEX, SOMETHING_WRONG
+from citebot.bot.slack.blocks import ACTION_DOWN, ACTION_SHARE, ACTION_UP
+from citebot.bot.slack.listeners import NO_INDEX, SOMETHING_WRONG
 from citebot.index.embed.embedders import HashEmbedder
-from citebot.index.ingest.files import load, make_article
-from citebot.index.store.writer import write
+from citebot.index.ingest.articles import make_article
+from citebot.index.ingest.files import load
+from citebot.index.store.local.writer import write
 from tests.conftest import FAKE_MODEL, SAMPLES
 from tests.fake_slack import BOT_USER, FakeSlack
 from tests.slack_helpers import (

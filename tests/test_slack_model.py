@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from citebot.index.ingest.files import load
-from citebot.index.store.writer import write
+from citebot.index.store.local.writer import write
 from tests.conftest import seeds_or_skip
 from tests.fake_slack import FakeSlack
 from tests.slack_helpers import bot_settings, http_bot, mention, service_for, socket_bot

@@ -1,24 +1,21 @@
-"""The training script's data helpers (train/reranker/train.py; torch is installed by ./setup.sh)."""
+"""The training script's helpers (train/reranker/; torch is installed by ./setup.sh)."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import random
-import sys
+import types
 
 import pytest
-
-from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
 def train():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("citebot_train", ROOT / "train" / "reranker" / "train.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["citebot_train"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    """The training script's modules (train/reranker/), their names in one namespace."""
+    names: dict[str, object] = {}
+    for part in ("recipe", "data", "model", "run", "card", "train"):
+        names.update(vars(importlib.import_module(f"train.reranker.{part}")))
+    return types.SimpleNamespace(**names)
 
 
 def test_swapped_replaces_a_name_with_one_the_window_never_mentions(train) -> None:  # type: ignore[no-untyped-def]

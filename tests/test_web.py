@@ -13,13 +13,14 @@ from citebot.bot.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, run
 from citebot.bot.config import ConfigError, Settings
 from citebot.bot.service import AnswerService
 from citebot.index.embed.embedders import HashEmbedder
+from citebot.index.ingest.articles import make_article
 from citebot.index.ingest.fetch import Fetcher, FetchError, retry_after_seconds
-from citebot.index.ingest.files import load, make_article
+from citebot.index.ingest.files import load
 from citebot.index.ingest.html import page_article
 from citebot.index.ingest.sentences import split_article
 from citebot.index.lifecycle.feeds import FeedFollower, parse_feed
 from citebot.index.lifecycle.sync import stored_articles
-from citebot.index.store.writer import write
+from citebot.index.store.local.writer import write
 from tests.conftest import FAKE_MODEL
 from tests.web_server import Feed, Item, Route, WebServer, sample_page
 

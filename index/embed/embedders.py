@@ -27,7 +27,11 @@ Progress = Callable[[int], None]
 class Embedder(Protocol):
     name: str
     dimension: int
-    encoded: int  # sentences encoded so far, for callers that count work
+
+    @property
+    def encoded(self) -> int:
+        """Sentences encoded so far, for callers that count work."""
+        ...
 
     def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
         """float32 array (len(texts), dimension), rows L2-normalised."""
@@ -166,23 +170,6 @@ class LazyEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return self.loaded.encode(texts, progress=progress)
-
-
-def embedder_for_writes(name: str, workspace: Path, dimension: int | None, encoder: str = "auto",
-                        notify: Callable[[str], None] | None = None) -> Embedder:
-    """For adding to an index whose vectors have ``dimension`` (None: a first build): loaded only if
-    something must be embedded. ``encoder``: "torch" (the model), "int8" (its quantised ONNX export in
-    ``workspace``) or "auto" (int8 when ``workspace`` has an int8 encoder), see onnx_encoder.document_embedder."""
-    from citebot.index.embed.onnx_encoder import document_embedder
-
-    def load() -> Embedder:
-        if notify and not name.startswith(FAKE_PREFIX):
-            notify(f"loading the model {name} to embed new sentences")
-        return document_embedder(name, workspace, encoder)
-
-    if dimension is None:
-        return load()  # a first build embeds everything
-    return LazyEmbedder(name, int(dimension), load)
 
 
 def make_embedder(name: str) -> Embedder:

@@ -143,7 +143,7 @@ def parse_date(text: str) -> str | None:
         m = re.search(r"\b((?:19|20)\d{2})-(\d{2})-(\d{2})\b", head)
         return iso_date(m.group(0)) if m else None
     try:
-        return dateparser.parse(head, fuzzy=True, default=None).date().isoformat()  # type: ignore[arg-type]
+        return str(dateparser.parse(head, fuzzy=True).date().isoformat())
     except (ValueError, OverflowError, AttributeError, TypeError):
         return None
 

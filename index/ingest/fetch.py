@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -80,7 +81,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def _wait(backoff: float) -> object:
+def _wait(backoff: float) -> Callable[[RetryCallState], float]:
     exponential = wait_exponential_jitter(multiplier=backoff, max=MAX_RETRY_WAIT, jitter=backoff)
 
     def wait(state: RetryCallState) -> float:
@@ -141,7 +142,7 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         retrying = _Retrying(
             stop=stop_after_attempt(self.attempts),
-            wait=_wait(self.backoff),  # type: ignore[arg-type]
+            wait=_wait(self.backoff),
             retry=retry_if_exception(lambda e: isinstance(e, (_Retryable, httpx.TransportError))),
             reraise=True,
         )

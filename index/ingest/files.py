@@ -10,8 +10,10 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from citebot.index.ingest.clean import find_structure, iso_date, normalise_text
-from citebot.index.records import MAX_ARTICLE_CHARS, Article, Skipped, derived_id
+from citebot.index.ingest.articles import UnreadableError, make_article
+from citebot.index.ingest.formats import markdown_article
+from citebot.index.ingest.html import page_article
+from citebot.index.records import Article, Skipped
 
 TEXT_SUFFIXES = {".txt", ".text"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
@@ -20,17 +22,7 @@ JSON_SUFFIXES = {".json"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 SUPPORTED = TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFIXES
 MAX_FILE_BYTES = 50 * 1024 * 1024
-_limits = {"article_chars": MAX_ARTICLE_CHARS}
-
-
-def set_max_article_chars(limit: int) -> None:
-    """The longest article (in characters, after cleaning) that is indexed; longer ones are skipped."""
-    _limits["article_chars"] = int(limit)
 FIELDS = ("id", "title", "source", "url", "published", "text")
-
-
-class UnreadableError(ValueError):
-    """A file or record that cannot become an article; the message says why."""
 
 
 def iter_files(paths: Iterable[str | Path]) -> Iterator[Path | Skipped]:
@@ -65,42 +57,6 @@ def read_text(path: Path) -> str:
     if not text.strip():
         raise UnreadableError("empty file")
     return text
-
-
-def make_article(
-    text: str,
-    path: str | None,
-    *,
-    id: object = None,
-    title: object = None,
-    source: object = None,
-    url: object = None,
-    published: object = None,
-) -> Article:
-    """Article from raw text plus whatever metadata the caller already knows (it wins)."""
-    body = normalise_text(text)
-    if not body.strip():
-        raise UnreadableError("article text is empty")
-    if len(body) > _limits["article_chars"]:
-        raise UnreadableError(f"article too long ({len(body)} characters, limit {_limits['article_chars']}: "
-                              f"CITEBOT_MAX_ARTICLE_CHARS)")
-    found = find_structure(body)
-    if not found.spans:
-        raise UnreadableError("no article prose found (only headings or boilerplate)")
-    return Article(
-        id=str(id).strip() if id not in (None, "") else derived_id(body),
-        body=body,
-        title=_str(title) or found.title,
-        source=_str(source) or found.source,
-        url=_str(url),
-        published=iso_date(published) or found.published,
-        path=path,
-        content_spans=tuple(found.spans),
-    )
-
-
-def _str(value: object) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
 
 
 def article_from_record(record: object, path: str) -> Article:
@@ -163,12 +119,8 @@ def read_file(path: Path) -> Iterator[Article | Skipped]:
         elif suffix in JSONL_SUFFIXES:
             yield from _jsonl_articles(path, text)
         elif suffix in HTML_SUFFIXES:
-            from citebot.index.ingest.html import page_article
-
             yield page_article(text, str(path))
         elif suffix in MARKDOWN_SUFFIXES:
-            from citebot.index.ingest.formats import markdown_article
-
             yield markdown_article(text, str(path))
         else:
             yield make_article(text, str(path))

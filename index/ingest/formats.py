@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from citebot.index.ingest.files import make_article
+from citebot.index.ingest.articles import make_article
 from citebot.index.records import Article
 
 FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)

@@ -16,8 +16,9 @@ import html as htmlmod
 import json
 import re
 from collections.abc import Iterator
+from typing import Any
 
-from citebot.index.ingest.files import UnreadableError, make_article
+from citebot.index.ingest.articles import UnreadableError, make_article
 from citebot.index.records import Article
 
 JSON_LD = re.compile(r"<script[^>]*application/ld\+json[^>]*>(.*?)</script>", re.S | re.I)
@@ -27,7 +28,7 @@ DECLARED_BODY_RATIO = 2.0  # the declared body wins when it is this many times l
 STANDFIRST_MIN_WORDS = 8
 
 
-def _json_ld(page: str) -> Iterator[dict]:
+def _json_ld(page: str) -> Iterator[dict[str, Any]]:
     """Every JSON-LD object on the page (lists and @graph flattened); malformed blocks are ignored."""
     for match in JSON_LD.finditer(page):
         try:
@@ -74,6 +75,8 @@ def page_article(page: str, path: str | None, url: str | None = None) -> Article
     import trafilatura
 
     doc = trafilatura.bare_extraction(page, url=url, with_metadata=True, include_comments=False)
+    if isinstance(doc, dict):  # as_dict=True would give one; this call gets a Document or None
+        raise UnreadableError("the page's extraction gave no document")
     text = (doc.text or "") if doc is not None else ""
     body = declared_body(page)
     if len(body) > DECLARED_BODY_RATIO * len(text):

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from citebot.index.errors import CitebotError
+from citebot.index.ingest.articles import UnreadableError
 from citebot.index.ingest.fetch import Fetcher, FetchError
-from citebot.index.ingest.files import UnreadableError
 from citebot.index.ingest.html import page_article
 from citebot.index.ingest.urls import is_url
 from citebot.index.records import Article, Skipped

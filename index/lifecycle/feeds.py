@@ -24,17 +24,19 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from citebot.index.embed.embedders import Embedder
 from citebot.index.errors import CitebotError
+from citebot.index.ingest.articles import UnreadableError
 from citebot.index.ingest.fetch import Fetcher, FetchError
-from citebot.index.ingest.files import UnreadableError
 from citebot.index.ingest.html import page_article
 from citebot.index.ingest.urls import scheme_problem
 from citebot.index.records import Article
 from citebot.index.store.base import Store
 from citebot.index.store.open import as_store
 
+Entry = dict[str, Any]  # a feedparser entry
 log = logging.getLogger("citebot.feeds")
 DEFAULT_INTERVAL = 300.0  # seconds between polls of one feed
 MAX_BACKOFF = 3600.0  # a failing feed is retried at most this far apart
@@ -88,7 +90,7 @@ class PollReport:
         return text + f" in {self.seconds:.1f}s"
 
 
-def entry_key(entry: dict) -> str:
+def entry_key(entry: Entry) -> str:
     """An entry's identity: its id, else its link, else a hash of its title and summary."""
     for name in ("id", "link"):
         value = entry.get(name)
@@ -98,7 +100,7 @@ def entry_key(entry: dict) -> str:
     return "sha1:" + hashlib.sha1(raw.encode("utf-8")).hexdigest()
 
 
-def _entry_date(entry: dict) -> str | None:
+def _entry_date(entry: Entry) -> str | None:
     for name in ("published_parsed", "updated_parsed"):
         parsed = entry.get(name)
         if parsed:
@@ -106,13 +108,13 @@ def _entry_date(entry: dict) -> str | None:
     return None
 
 
-def _entry_content(entry: dict) -> str:
+def _entry_content(entry: Entry) -> str:
     contents = entry.get("content") or []
     best = max((c.get("value", "") for c in contents), key=len, default="")
     return best
 
 
-def parse_feed(url: str, text: str) -> tuple[str | None, list[dict]]:
+def parse_feed(url: str, text: str) -> tuple[str | None, list[Entry]]:
     """(feed title, entries); FetchError when the document is not a readable feed.
 
     feedparser recovers what it can from slightly broken XML (an unescaped ``&``, a wrong declared
@@ -154,7 +156,7 @@ class FeedFollower:
         return self.store.workspace / STATE_FILE
 
     def _load_state(self) -> dict[str, FeedState]:
-        saved: dict = {}
+        saved: dict[str, Any] = {}
         try:
             saved = json.loads(self.state_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -247,7 +249,7 @@ class FeedFollower:
         state.etag, state.last_modified = (None, None) if report.failed else (fetched.etag, fetched.last_modified)
         return report
 
-    def _item_article(self, entry: dict, feed_title: str | None) -> Article:
+    def _item_article(self, entry: Entry, feed_title: str | None) -> Article:
         link = entry.get("link")
         problem: FetchError | UnreadableError | None = None
         if isinstance(link, str) and link.strip():
@@ -264,7 +266,7 @@ class FeedFollower:
         raise problem or UnreadableError("the feed item has neither a link nor its text")
 
     @staticmethod
-    def _with_entry_metadata(article: Article, entry: dict, feed_title: str | None) -> Article:
+    def _with_entry_metadata(article: Article, entry: Entry, feed_title: str | None) -> Article:
         from dataclasses import replace
 
         title = entry.get("title") if isinstance(entry.get("title"), str) else None

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from citebot.index.embed.embedders import Progress
+from citebot.index.embed.embedders import Progress as EncodeProgress
 from citebot.index.errors import CitebotError
 from citebot.index.records import Article, Sentence
-from citebot.index.store.base import Notify, Store
-from citebot.index.store.local import LocalStore
-from citebot.index.store.writer import ChangeReport
+from citebot.index.store.base import Notify, Progress, Store
+from citebot.index.store.changes import ChangeReport
+from citebot.index.store.local.store import LocalStore
 
 
 class StoredVectors:
@@ -22,7 +22,7 @@ class StoredVectors:
         self.vectors = vectors
         self.encoded = 0
 
-    def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+    def encode(self, texts: list[str], progress: EncodeProgress | None = None) -> np.ndarray:
         missing = [t for t in texts if t not in self.vectors]
         if missing:
             raise CitebotError(f"export: {len(missing)} sentence(s) have no stored vector (e.g. {missing[0][:60]!r}); "
@@ -46,14 +46,14 @@ def local_contents(source: LocalStore) -> tuple[list[Article], dict[str, list[Se
         split: dict[str, list[Sentence]] = {a.id: [] for a in articles}
         vectors: dict[str, np.ndarray] = {}
         ids = np.asarray([int(s["id"]) for s in sentences], dtype=np.int64)
-        matrix = reader.sentence_vectors(ids) if len(ids) else np.zeros((0, int(status["dimension"])), np.float32)  # type: ignore[call-overload]
+        matrix = reader.sentence_vectors(ids) if len(ids) else np.zeros((0, int(status["dimension"])), np.float32)
         for s, vector in zip(sentences, matrix, strict=True):
             split[s["article_id"]].append(Sentence(s["article_id"], int(s["idx"]), int(s["paragraph"]), int(s["char_start"]),
                                                    int(s["char_end"]), s["text"]))
             vectors.setdefault(s["text"], vector)
     finally:
         reader.close()
-    return articles, split, StoredVectors(str(status["model"]), int(status["dimension"]), vectors)  # type: ignore[call-overload]
+    return articles, split, StoredVectors(str(status["model"]), int(status["dimension"]), vectors)
 
 
 def export_store(source: Store, target: Store, notify: Notify | None = None, progress: Progress | None = None) -> ChangeReport:
@@ -63,4 +63,4 @@ def export_store(source: Store, target: Store, notify: Notify | None = None, pro
     articles, split, vectors = local_contents(source)
     if notify:
         notify(f"exporting {len(articles)} articles from {source.workspace} to {target.describe()['location']}")
-    return target.write(vectors, articles, fresh=True, progress=progress, notify=notify, split=split)  # type: ignore[call-arg]
+    return target.write(vectors, articles, fresh=True, progress=progress, notify=notify, split=split)

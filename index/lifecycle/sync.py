@@ -13,8 +13,8 @@ from citebot.index.ingest.files import SUPPORTED, load
 from citebot.index.ingest.urls import is_url
 from citebot.index.records import Article, Skipped
 from citebot.index.store.base import Store
+from citebot.index.store.changes import ChangeReport
 from citebot.index.store.open import as_store
-from citebot.index.store.writer import ChangeReport
 from citebot.index.wording import count
 
 FOLDERS_FILE = "folders.json"  # in the store's workspace: the folders the index was built, synced or watched from
@@ -116,7 +116,7 @@ def remove(store: Store | Path, targets: Iterable[str], notify: Callable[[str], 
     status = store.require()
     stored = store.articles()
     ids, unknown = resolve_targets(store, targets)
-    model = IndexModel(str(status["model"]), int(status["dimension"]))  # type: ignore[call-overload]
+    model = IndexModel(str(status["model"]), int(status["dimension"]))
     change = store.write(model, removals=ids, notify=notify)
     returning = returning_files(store, dict.fromkeys(stored.get(i) for i in change.removed))
     return SyncReport(change, unknown=unknown, returning=returning)

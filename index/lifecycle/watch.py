@@ -14,12 +14,17 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from citebot.index.embed.embedders import Embedder
 from citebot.index.errors import CitebotError
 from citebot.index.lifecycle.sync import SyncReport, apply_changes, is_article_file, remember_folders, sync
 from citebot.index.store.base import Store
 from citebot.index.store.open import as_store
+
+if TYPE_CHECKING:  # watchdog itself is imported when a watcher starts
+    from watchdog.events import FileSystemEvent
+    from watchdog.observers.api import BaseObserver
 
 log = logging.getLogger("citebot.watch")
 DEBOUNCE_SECONDS = 1.0  # quiet time after the last event before a batch is taken
@@ -51,7 +56,7 @@ class FolderWatcher:
         self._last_event = 0.0
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._observer = None
+        self._observer: BaseObserver | None = None
 
     # watchdog callbacks (observer thread) ------------------------------------------------
     def _note(self, raw: str | bytes) -> None:
@@ -62,7 +67,7 @@ class FolderWatcher:
             self._pending.setdefault(path, time.monotonic())
             self._last_event = time.monotonic()
 
-    def dispatch(self, event) -> None:  # type: ignore[no-untyped-def]
+    def dispatch(self, event: FileSystemEvent) -> None:
         if event.is_directory:
             return
         self._note(event.src_path)
@@ -124,7 +129,7 @@ class FolderWatcher:
         watcher = self
 
         class Handler(FileSystemEventHandler):
-            def on_any_event(self, event) -> None:  # type: ignore[no-untyped-def]
+            def on_any_event(self, event: FileSystemEvent) -> None:
                 if event.event_type in ("created", "modified", "deleted", "moved", "closed"):
                     watcher.dispatch(event)
 

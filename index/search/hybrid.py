@@ -1,8 +1,8 @@
 """Hybrid retrieval: dense vectors fused with BM25, neighbour-sentence and article context.
 
-Candidates come from the dense top-N (FAISS), the BM25 top-N (tantivy, index/keyword.py) and
-every sentence of the best articles (by BM25 and by article vector); their article, position and
-flags come from the in-memory sentence table (index/table.py), and SQLite is read only for the
+Candidates come from the store's dense top-N and BM25 top-N and every sentence of the best
+articles (by BM25 and by article vector); their article, neighbours and answer-type flags come
+from the reader's in-memory sentence table (store/table.py), and the text is read only for the
 ranked hits. Each candidate gets six signals, fused linearly:
 
     dense      cosine(question, sentence)
@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from citebot.index.ingest.answer_types import answer_type
 from citebot.index.ingest.words import STOPWORDS, content_words
 from citebot.index.records import Hit
-from citebot.index.store import table
 from citebot.index.store.base import Reader
 
 
@@ -45,15 +45,6 @@ POOL = 100  # dense and keyword candidates each
 TOP_ARTICLES = 5  # articles whose every sentence becomes a candidate, by each article signal
 NEIGHBOUR_WEIGHT = 0.5
 BACKGROUND = slice(10, 30)  # ranks whose mean fused score is the question's background (score_gap)
-
-TIME_Q = re.compile(r"\b(when|what year|which year|what century|which century|what decade|what date|what month)\b", re.I)
-NUMBER_Q = re.compile(r"\b(how many|how much|how long|how old|how far|how large|how big|what percentage|what percent"
-                      r"|how often|what number|what amount)\b", re.I)
-
-
-PERSON_Q = re.compile(r"^\W*(who|whom|whose)\b|\b(which|what) (\w+ )?(minister|official|secretary|president|chair|director"
-                      r"|mayor|governor|ambassador|spokes\w+|commissioner|mediator|person|man|woman|leader|executive)\b", re.I)
-
 
 NAME = re.compile(r"[A-Z][\w'-]*|[\w'-]*\d[\w'-]*")
 
@@ -94,17 +85,6 @@ def missing(words: list[str], text: str, whole_words: bool = True,
         return bool(re.search(r"(?<!\w)" + re.escape(w) + end, low) or (w in spelled and spelled[w].search(text)))
 
     return sum(1 for w in words if not mentioned(w)) / len(words)
-
-
-def answer_type(question: str) -> int:
-    """The table flag an answer to this question should carry (0: any sentence)."""
-    if PERSON_Q.search(question):
-        return table.PERSON
-    if TIME_Q.search(question):
-        return table.TIME
-    if NUMBER_Q.search(question):
-        return table.NUMBER
-    return 0
 
 
 def score_gap(scores: np.ndarray) -> float:
@@ -159,8 +139,7 @@ class HybridSearch:
         cand = self._candidates(pools)
         score, cv = self._score(question, q, cand, kw, kw_art)
         order = np.argsort(-score, kind="stable")[:k]
-        sentences = reader.table.table
-        top_dense_article = int(sentences.article[sentences.rows_of(pools.dense_ids[:1])][0]) if pools.dense_ids.size else None
+        top_dense_article = int(reader.articles_of(pools.dense_ids[:1])[0]) if pools.dense_ids.size else None
         known, covered = reader.coverage(words, top_dense_article)
         hits = reader.hits([(int(cand[j]), float(score[j])) for j in order])
         found = {h.sentence_id for h in hits}
@@ -187,7 +166,7 @@ class HybridSearch:
         """Sentence ids to score: the dense and keyword pools, and every sentence of the best articles."""
         kw_art = pools.keyword_articles
         best = set(sorted(kw_art, key=kw_art.__getitem__, reverse=True)[:TOP_ARTICLES]) | {int(a) for a in pools.article_ids}
-        in_best = self.reader.table.sentences_of(np.asarray(sorted(best), np.int64))
+        in_best = self.reader.sentences_of(np.asarray(sorted(best), np.int64))
         kw = np.fromiter(pools.keyword, np.int64, len(pools.keyword))
         return np.unique(np.concatenate([pools.dense_ids, kw, in_best]))
 
@@ -195,17 +174,15 @@ class HybridSearch:
                kw_art: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
         """(fused score, sentence vectors) of each candidate."""
         reader = self.reader
-        tab = reader.table
-        rows = tab.table.rows_of(cand)
-        before, after = tab.neighbours(rows)
-        wanted = np.unique(np.concatenate([rows, before[before >= 0], after[after >= 0]]))  # vectors fetched once
-        vecs = reader.sentence_vectors(tab.table.ids[wanted])
-        cv = vecs[np.searchsorted(wanted, rows)]
+        before, after = reader.neighbours(cand)
+        wanted = np.unique(np.concatenate([cand, before[before >= 0], after[after >= 0]]))  # vectors fetched once
+        vecs = reader.sentence_vectors(wanted)
+        cv = vecs[np.searchsorted(wanted, cand)]
         window = cv.copy()
         for side in (before, after):
             has = side >= 0
             window[has] += NEIGHBOUR_WEIGHT * vecs[np.searchsorted(wanted, side[has])]
-        uniq_art, inverse = np.unique(tab.table.article[rows], return_inverse=True)
+        uniq_art, inverse = np.unique(reader.articles_of(cand), return_inverse=True)
         qv = q[0]
         wanted_type = answer_type(question)
         w = self.weights
@@ -214,7 +191,7 @@ class HybridSearch:
                  + w.window * (_normalise(window) @ qv)
                  + w.article * (reader.article_vectors_of(uniq_art) @ qv)[inverse]
                  + w.article_kw * _spread(kw_art, uniq_art)[inverse]
-                 + w.type * ((tab.table.flags[rows] & wanted_type) > 0))
+                 + w.type * ((reader.flags_of(cand) & wanted_type) > 0))
         return score, cv
 
 

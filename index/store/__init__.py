@@ -1,2 +1,7 @@
-"""Where sentences, vectors and keywords live, behind one interface (base.py): the local
-generations (FAISS, tantivy, SQLite; local.py) or a Milvus collection per generation (milvus.py)."""
+"""Where sentences, vectors and keywords live, behind one interface.
+
+The seam every store depends on: ``base.py`` (the Store and Reader interfaces), ``changes.py``
+(planning a write, its report, the writer lock), ``manifest.py``, ``table.py`` (the in-memory
+sentence table and the lookups it answers) and ``bm25.py``. The stores: ``local/`` (FAISS,
+tantivy and SQLite generations in a directory) and ``milvus/``; ``open.py`` chooses one.
+"""

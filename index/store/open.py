@@ -15,11 +15,11 @@ def open_store(kind: str = "local", workspace: Path | str = "citebot_index", uri
     """The store of that kind; ``workspace`` is the local directory (the local index itself, or the
     exports and state kept beside a Milvus collection)."""
     if kind == "local":
-        from citebot.index.store.local import LocalStore
+        from citebot.index.store.local.store import LocalStore
 
         return LocalStore(Path(workspace))
     if kind == "milvus":
-        from citebot.index.store.milvus import MilvusStore
+        from citebot.index.store.milvus.store import MilvusStore
 
         return MilvusStore(Path(workspace), uri or str(Path(workspace) / "milvus.db"), token, collection, index_type)
     raise CitebotError(f"unknown store {kind!r}: use one of {', '.join(STORES)}")
@@ -28,7 +28,7 @@ def open_store(kind: str = "local", workspace: Path | str = "citebot_index", uri
 def as_store(target: Store | Path | str) -> Store:
     """A store, given one or a local index directory."""
     if isinstance(target, (str, Path)):
-        from citebot.index.store.local import LocalStore
+        from citebot.index.store.local.store import LocalStore
 
         return LocalStore(Path(target))
     return target

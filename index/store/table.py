@@ -9,7 +9,6 @@ as ``table.npz`` (about 17 bytes a sentence); SQLite stays the home of the text 
 
 from __future__ import annotations
 
-import re
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,26 +17,6 @@ from pathlib import Path
 import numpy as np
 
 FILE = "table.npz"
-TIME = 1  # holds a year, month, weekday or "century"
-NUMBER = 2  # holds a figure or a number word
-PERSON = 4  # names a person or an office: an honorific, a title ("minister", "mayor"), "said X Y", "by X Y"
-HAS_TIME = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b|\b(january|february|march|april|may|june|july|august|september"
-                      r"|october|november|december|century|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
-HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty"
-                        r"|hundred|thousand|million|billion|dozen)\b", re.I)
-
-
-HAS_PERSON = re.compile(
-    r"\b(?:Mr|Ms|Mrs|Dr|Prof|Shri|Smt|Sir|Dame|Lord|Lady|H\.E)\.? [A-Z]"
-    r"|\b(?i:minister|secretary|president|chairman|chairwoman|chairperson|director|chief|mayor|governor|ambassador"
-    r"|spokesman|spokeswoman|spokesperson|commissioner|mediator|ceo|founder|senator|chancellor|premier|envoy)\b"
-    r"|\b(?:said|says|told|by|according to) [A-Z][a-z]+ [A-Z][a-z]+"
-    r"|\b[A-Z][a-z]+ [A-Z][a-z]+,? (?:said|says|told)\b")
-
-
-def flags(text: str) -> int:
-    return ((TIME if HAS_TIME.search(text) else 0) | (NUMBER if HAS_NUMBER.search(text) else 0)
-            | (PERSON if HAS_PERSON.search(text) else 0))
 
 
 @dataclass
@@ -107,7 +86,7 @@ class TableIndex:
         starts = np.searchsorted(self.sorted_articles, article_rowids, side="left")
         ends = np.searchsorted(self.sorted_articles, article_rowids, side="right")
         rows = np.concatenate([self.by_article[s:e] for s, e in zip(starts, ends, strict=True)])
-        return self.table.ids[rows]
+        return np.asarray(self.table.ids[rows])
 
     def neighbours(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each row: the row of the sentence before and after it in the same article, or -1."""
@@ -132,3 +111,45 @@ class TableIndex:
         side = [(int(ids[b]) if b >= 0 else None, int(ids[a]) if a >= 0 else None) for b, a in zip(before, after, strict=True)]
         found = texts(i for pair in side for i in pair if i is not None)
         return [(found.get(b) if b is not None else None, found.get(a) if a is not None else None) for b, a in side]
+
+
+class SentenceLookups:
+    """The per-sentence lookups every Reader offers (its article, flags, neighbours, the sentences of an
+    article), answered from the reader's in-memory sentence table; each store's reader sets ``_table``
+    and provides ``texts``."""
+
+    _table: TableIndex
+
+    def texts(self, ids: Iterable[int]) -> dict[int, str]:
+        raise NotImplementedError
+
+    def sentence_ids(self) -> np.ndarray:
+        """Every sentence id of the generation, ascending."""
+        return self._table.table.ids
+
+    def articles_of(self, ids: np.ndarray) -> np.ndarray:
+        """The article rowid of each sentence id (which must exist)."""
+        t = self._table.table
+        return np.asarray(t.article[t.rows_of(ids)])
+
+    def flags_of(self, ids: np.ndarray) -> np.ndarray:
+        """The answer-type flags (ingest/answer_types.py) of each sentence id (which must exist)."""
+        t = self._table.table
+        return np.asarray(t.flags[t.rows_of(ids)])
+
+    def sentences_of(self, article_rowids: np.ndarray) -> np.ndarray:
+        """Sentence ids of the given articles."""
+        return self._table.sentences_of(article_rowids)
+
+    def neighbours(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each sentence id: the id of the sentence before and after it in its article, or -1."""
+        t = self._table.table
+        if not len(t):
+            return np.full(len(ids), -1, np.int64), np.full(len(ids), -1, np.int64)
+        before, after = self._table.neighbours(t.rows_of(ids))
+        return np.where(before >= 0, t.ids[before], -1), np.where(after >= 0, t.ids[after], -1)
+
+    def contexts(self, sentence_ids: list[int]) -> list[tuple[str | None, str | None]]:
+        """For each sentence: the texts of the sentences just before and after it in its article (None at the edges)."""
+        return self._table.contexts(sentence_ids, self.texts)
+

@@ -7,16 +7,19 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from citebot.index.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from citebot.index.ingest.words import terms_of
 from citebot.index.records import Hit
-from citebot.index.store.generations import FORMAT, Manifest, connect, current_generation, opening, rows_by_ids
-from citebot.index.store.keyword import ARTICLE_BODY, ARTICLE_TITLE, SENTENCE_TEXT, Counted, KeywordIndex, counted
-from citebot.index.store.keyword import require as require_keyword_files
-from citebot.index.store.table import SentenceTable, TableIndex
+from citebot.index.store.base import Status
+from citebot.index.store.local.generations import connect, current_generation, opening, rows_by_ids
+from citebot.index.store.local.keyword import ARTICLE_BODY, ARTICLE_TITLE, SENTENCE_TEXT, Counted, KeywordIndex, counted
+from citebot.index.store.local.keyword import require as require_keyword_files
+from citebot.index.store.manifest import FORMAT, Manifest
+from citebot.index.store.table import SentenceLookups, SentenceTable, TableIndex
 
 COUNTED = 50_000  # documents whose term counts a reader keeps for exact BM25 lengths (articles: a few MB each 1,000)
 
@@ -35,7 +38,7 @@ def read_manifest(generation: Path) -> Manifest:
     return manifest
 
 
-def index_status(directory: Path) -> dict[str, object] | None:
+def index_status(directory: Path) -> Status | None:
     """What the live generation holds (from its manifest alone, nothing loaded); None without an index."""
     generation = current_generation(directory)
     if generation is None:
@@ -53,11 +56,11 @@ def missing_message(directory: Path) -> str:
     )
 
 
-class IndexReader:
+class IndexReader(SentenceLookups):
     """A loaded generation: FAISS vectors in memory, metadata in SQLite (read-only)."""
 
-    def __init__(self, directory: Path, generation: Path, manifest: Manifest,  # type: ignore[no-untyped-def]
-                 vectors, article_vectors, db: sqlite3.Connection, keywords: KeywordIndex, table: TableIndex):
+    def __init__(self, directory: Path, generation: Path, manifest: Manifest, vectors: Any, article_vectors: Any,
+                 db: sqlite3.Connection, keywords: KeywordIndex, table: TableIndex) -> None:
         self.directory = directory
         self.generation = generation
         self.manifest = manifest
@@ -66,7 +69,7 @@ class IndexReader:
         self.db = db
         self.lock = threading.Lock()  # one SQLite connection shared by the bot's worker threads
         self.keywords = keywords
-        self.table = table
+        self._table = table
         self._terms_s: dict[int, Counted] = {}  # sentences' and articles' term counts (a generation never changes)
         self._terms_a: dict[int, Counted] = {}
 
@@ -93,7 +96,7 @@ class IndexReader:
             vectors = faiss.read_index(str(generation / "vectors.faiss"))
         with opening(generation / "articles.faiss"):
             article_vectors = faiss.read_index(str(generation / "articles.faiss"))
-        from citebot.index.store.ann import set_nprobe
+        from citebot.index.store.local.ann import set_nprobe
 
         set_nprobe(vectors)
         if article_vectors.ntotal != manifest.articles or article_vectors.d != manifest.dimension:
@@ -144,10 +147,10 @@ class IndexReader:
         return ids[0][keep], scores[0][keep]
 
     def sentence_vectors(self, ids: np.ndarray) -> np.ndarray:
-        return self.vectors.reconstruct_batch(ids)
+        return np.asarray(self.vectors.reconstruct_batch(ids))
 
     def article_vectors_of(self, rowids: np.ndarray) -> np.ndarray:
-        return self.article_vectors.reconstruct_batch(rowids)
+        return np.asarray(self.article_vectors.reconstruct_batch(rowids))
 
     def keyword_sentences(self, words: list[str], k: int) -> dict[int, float]:
         return self.keywords.top_sentences(terms_of(words), k, self._sentence_terms)
@@ -215,10 +218,6 @@ class IndexReader:
         with self.lock:
             return {int(i): t for i, t in self.db.execute(
                 f"SELECT id, text FROM sentences WHERE id IN ({','.join('?' * len(wanted))})", wanted)}
-
-    def contexts(self, sentence_ids: list[int]) -> list[tuple[str | None, str | None]]:
-        """For each sentence: the sentences just before and after it in its article (None at the edges)."""
-        return self.table.contexts(sentence_ids, self.texts)
 
     @staticmethod
     def hit(row: sqlite3.Row, score: float) -> Hit:

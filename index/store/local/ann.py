@@ -11,6 +11,7 @@ Adds and removals then go straight into the IVF index; a fresh build re-trains i
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,7 @@ TRAIN_PER_LIST = 40
 CHUNK = 50_000
 
 
-def describe(index) -> str:  # type: ignore[no-untyped-def]
+def describe(index: Any) -> str:
     import faiss
 
     ivf = faiss.try_extract_index_ivf(index)
@@ -30,7 +31,7 @@ def nprobe_for(nlist: int) -> int:
     return min(nlist, max(64, nlist // 16))
 
 
-def set_nprobe(index) -> None:  # type: ignore[no-untyped-def]
+def set_nprobe(index: Any) -> None:
     import faiss
 
     ivf = faiss.try_extract_index_ivf(index)
@@ -38,7 +39,7 @@ def set_nprobe(index) -> None:  # type: ignore[no-untyped-def]
         ivf.nprobe = nprobe_for(ivf.nlist)
 
 
-def maybe_convert(index, threshold: int = ANN_THRESHOLD):  # type: ignore[no-untyped-def]
+def maybe_convert(index: Any, threshold: int = ANN_THRESHOLD) -> Any:
     """The same vectors in an IVF index when there are enough of them; else the index as it is."""
     import faiss
 
@@ -53,7 +54,7 @@ def maybe_convert(index, threshold: int = ANN_THRESHOLD):  # type: ignore[no-unt
     sample = np.sort(rng.choice(n, min(n, TRAIN_PER_LIST * nlist), replace=False))
     ivf.train(np.vstack([index.index.reconstruct(int(i)) for i in sample]).astype(np.float32)
               if len(sample) < 2000 else index.index.reconstruct_batch(sample.astype(np.int64)))
-    ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+    ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # faiss's own stubs leave DirectMap out
     for start in range(0, n, CHUNK):
         stop = min(n, start + CHUNK)
         ivf.add_with_ids(index.index.reconstruct_n(start, stop - start), ids[start:stop])

@@ -20,13 +20,11 @@ import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
-FORMAT = 3  # 2: FTS5 keyword tables and article vectors; 3: tantivy keyword indexes and the sentence table
 CURRENT = "CURRENT"
-LOCK = ".lock"
+T = TypeVar("T")
 GEN = re.compile(r"gen-(\d{6})")
 KEEP_GENERATIONS = 2  # the live one and its predecessor (readers may still hold it)
 
@@ -44,33 +42,6 @@ CREATE INDEX IF NOT EXISTS sentences_article ON sentences(article_id, idx);
 CREATE INDEX IF NOT EXISTS sentences_text ON sentences(text);
 CREATE INDEX IF NOT EXISTS articles_path ON articles(path);
 """
-
-
-@dataclass
-class Manifest:
-    model: str
-    dimension: int
-    articles: int
-    sentences: int
-    built_at: str
-    generation: int
-    newest_article: str | None
-    faiss: str = "IDMap2,Flat,IP"
-    keyword: str = "tantivy bm25 (english stemmer)"
-    format: int = FORMAT
-    extra: dict[str, object] = field(default_factory=dict)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, object]) -> Manifest:
-        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        return cls(**known)  # type: ignore[arg-type]
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
 def generation_dirs(directory: Path) -> list[Path]:
@@ -111,7 +82,7 @@ def _manifest_readable(generation: Path) -> bool:
 
 
 def next_generation_number(directory: Path) -> int:
-    numbers = [int(GEN.fullmatch(p.name)[1]) for p in generation_dirs(directory)]  # type: ignore[index]
+    numbers = [int(m[1]) for p in generation_dirs(directory) if (m := GEN.fullmatch(p.name))]
     for tmp in directory.glob(".tmp-gen-*"):
         m = re.match(r"\.tmp-gen-(\d{6})", tmp.name)
         if m:
@@ -166,7 +137,7 @@ def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     return db
 
 
-def chunked(items: list, size: int = 500) -> Iterator[list]:  # type: ignore[type-arg]
+def chunked(items: list[T], size: int = 500) -> Iterator[list[T]]:
     for i in range(0, len(items), size):
         yield items[i: i + size]
 

@@ -8,10 +8,10 @@ from slack_bolt import App
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.web import WebClient
 
-from citebot.bot import listeners
 from citebot.bot.config import Settings
 from citebot.bot.service import AnswerService
-from citebot.bot.state import BotState
+from citebot.bot.slack import listeners
+from citebot.bot.slack.state import BotState
 
 
 def web_client(settings: Settings) -> WebClient:

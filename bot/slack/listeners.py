@@ -11,16 +11,17 @@ import html
 import json
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import WebClient
 
-from citebot.bot.blocks import ACTION_DOWN, ACTION_SHARE, ACTION_UP, answer_blocks, fallback_text, home_view, notice_blocks
 from citebot.bot.config import Settings
 from citebot.bot.service import AnswerService
-from citebot.bot.state import BotState, SeenEvents
+from citebot.bot.slack.blocks import ACTION_DOWN, ACTION_SHARE, ACTION_UP, answer_blocks, fallback_text, home_view, notice_blocks
+from citebot.bot.slack.state import BotState, SeenEvents
 from citebot.index.errors import CitebotError, IndexMissing, StoreUnavailable
 
 log = logging.getLogger("citebot.slack")
@@ -99,7 +100,7 @@ def register(app: App, service: AnswerService, state: BotState, settings: Settin
 
     @app.event("app_mention")
     def on_mention(event: dict[str, Any], body: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
-        channel, thread_ts = event.get("channel"), event.get("thread_ts") or event.get("ts")
+        channel, thread_ts = str(event.get("channel") or ""), str(event.get("thread_ts") or event.get("ts") or "")
         try:
             if is_from_bot(event, context.get("bot_user_id")) or not seen.first_time(body.get("event_id")):
                 return
@@ -109,7 +110,7 @@ def register(app: App, service: AnswerService, state: BotState, settings: Settin
 
     @app.event("message")
     def on_message(event: dict[str, Any], body: dict[str, Any], client: WebClient, context: dict[str, Any]) -> None:
-        channel, thread_ts = event.get("channel"), event.get("thread_ts") or event.get("ts")
+        channel, thread_ts = str(event.get("channel") or ""), str(event.get("thread_ts") or event.get("ts") or "")
         try:
             bot_user_id = context.get("bot_user_id")
             if event.get("subtype") not in HANDLED_SUBTYPES or is_from_bot(event, bot_user_id):
@@ -117,7 +118,7 @@ def register(app: App, service: AnswerService, state: BotState, settings: Settin
             text = event.get("text", "")
             if event.get("channel_type") != "im":
                 mentioned = bool(bot_user_id) and f"<@{bot_user_id}" in text  # app_mention answers those
-                if mentioned or not event.get("thread_ts") or not state.answered_thread(channel, event["thread_ts"]):
+                if mentioned or not event.get("thread_ts") or not state.answered_thread(channel, str(event["thread_ts"])):
                     return
             if not seen.first_time(body.get("event_id")):
                 return
@@ -128,7 +129,7 @@ def register(app: App, service: AnswerService, state: BotState, settings: Settin
     @app.command("/citebot")
     def on_command(ack: Any, command: dict[str, Any], client: WebClient, respond: Any) -> None:
         ack()
-        channel, user = command.get("channel_id"), command.get("user_id")
+        channel, user = str(command.get("channel_id") or ""), str(command.get("user_id") or "")
         try:
             if not allowed(settings, channel, user):
                 respond(text=refusal(settings), response_type="ephemeral")
@@ -150,7 +151,7 @@ def register(app: App, service: AnswerService, state: BotState, settings: Settin
     @app.action(ACTION_SHARE)
     def on_share(ack: Any, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Any) -> None:
         ack()
-        channel, user = (body.get("channel") or {}).get("id"), (body.get("user") or {}).get("id")
+        channel, user = str((body.get("channel") or {}).get("id") or ""), str((body.get("user") or {}).get("id") or "")
         try:
             blocks, fallback = responder.message_for(question_text(action.get("value", "")), show_question=True)
             shared = [{"type": "context", "elements": [{"type": "mrkdwn", "text": f"Shared by <@{user}>"}]}]
@@ -161,7 +162,7 @@ def register(app: App, service: AnswerService, state: BotState, settings: Settin
             log.error("error sharing an answer: %s", exc, exc_info=exc)
             respond(text=SOMETHING_WRONG, response_type="ephemeral", replace_original=False)
 
-    def on_feedback(vote: int):  # type: ignore[no-untyped-def]
+    def on_feedback(vote: int) -> Callable[[Any, dict[str, Any], dict[str, Any], WebClient], None]:
         def handler(ack: Any, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
             ack()
             channel = (body.get("channel") or {}).get("id")

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
 from citebot.bot.config import ConfigError, Settings, embedder_for_adding
 from citebot.bot.logs import setup_logging
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from citebot.bot.service import AnswerService
 
 log = logging.getLogger("citebot.serve")
 SHAPES = {
@@ -39,15 +45,15 @@ def check_credentials(settings: Settings, http: bool) -> None:
         )
 
 
-def connect(settings: Settings, service):  # type: ignore[no-untyped-def]
+def connect(settings: Settings, service: AnswerService) -> App:
     """The Bolt app, after Slack accepted the bot token (auth.test); clear errors otherwise."""
     from urllib.error import URLError
 
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
 
-    from citebot.bot.app import create_app
-    from citebot.bot.state import BotState
+    from citebot.bot.slack.app import create_app
+    from citebot.bot.slack.state import BotState
 
     try:
         return create_app(settings, service, BotState(settings.index_dir))
@@ -104,7 +110,7 @@ def serve(settings: Settings, http: bool = False, port: int | None = None) -> in
         log.info("following %d feed(s) every %gs: new items are answerable as soon as they are ingested",
                  len(settings.feeds), settings.feed_interval)
     if http:
-        from citebot.bot.http_server import make_server
+        from citebot.bot.slack.http_server import make_server
 
         server = make_server(app, "0.0.0.0", port or settings.port)
         log.info("HTTP mode: listening on port %s, Slack request URL path /slack/events", server.server_address[1])
@@ -115,7 +121,7 @@ def serve(settings: Settings, http: bool = False, port: int | None = None) -> in
 
         log.info("Socket Mode: connecting to Slack")
         try:
-            SocketModeHandler(app, app_token=settings.slack_app_token).start()
+            SocketModeHandler(app, app_token=settings.slack_app_token).start()  # type: ignore[no-untyped-call]  # slack_bolt leaves start() unannotated
         except SlackApiError as exc:  # apps.connections.open, the one call made with the app token
             raise refused("SLACK_APP_TOKEN", exc) from None
     return 0

@@ -6,7 +6,7 @@ forged or stale requests get 401). GET /healthz answers 200 for load balancers.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from slack_bolt import App, BoltRequest
@@ -20,11 +20,11 @@ def make_server(app: App, host: str, port: int) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
             return  # Bolt and our listeners log what matters; no per-request access log with query strings
 
-        def reply(self, status: int, body: str | dict, headers: dict | None = None) -> None:  # type: ignore[type-arg]
-            data = (body if isinstance(body, str) else json.dumps(body)).encode("utf-8")
+        def reply(self, status: int, body: str, headers: Mapping[str, Sequence[str] | str] | None = None) -> None:
+            data = body.encode("utf-8")
             self.send_response(status)
             for key, values in (headers or {}).items():
-                for value in values if isinstance(values, list) else [values]:
+                for value in [values] if isinstance(values, str) else values:
                     if key.lower() != "content-length":
                         self.send_header(key, value)
             self.send_header("Content-Length", str(len(data)))

@@ -11,70 +11,32 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from citebot.index.embed.embedders import Embedder
-from citebot.index.errors import IndexBusy, IndexCorrupt, IndexMismatch
+from citebot.index.errors import IndexCorrupt, IndexMismatch
+from citebot.index.ingest.answer_types import flags
 from citebot.index.ingest.sentences import split_article
 from citebot.index.records import Article, Sentence
-from citebot.index.store import ann, keyword
-from citebot.index.store.generations import (
-    LOCK,
+from citebot.index.store.base import Progress
+from citebot.index.store.changes import ChangeReport, plan_changes, writer_lock
+from citebot.index.store.local import ann, keyword
+from citebot.index.store.local.generations import (
     SCHEMA,
-    Manifest,
     chunked,
     connect,
     current_generation,
     next_generation_number,
-    now_iso,
     opening,
     prune,
     publish,
     staged_directory,
 )
-from citebot.index.store.table import SentenceTable, flags
-
-ProgressFn = Callable[[int, int], None]  # (sentences encoded so far, total to encode)
-LOCK_WAIT_SECONDS = 600.0
-
-
-@dataclass
-class ChangeReport:
-    generation: int = 0
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    sentences_embedded: int = 0
-    sentences_reused: int = 0
-    sentences_total: int = 0
-    articles_total: int = 0
-    seconds: float = 0.0
-    published: bool = False  # a new generation was written (False when nothing changed)
-
-
-def writer_lock(directory: Path, wait: float = LOCK_WAIT_SECONDS, notify: Callable[[str], None] | None = None):  # type: ignore[no-untyped-def]
-    """The index's single-writer lock; says so when another writer holds it, then waits."""
-    from filelock import FileLock, Timeout
-
-    directory.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(directory / LOCK))
-    try:
-        lock.acquire(timeout=0)
-        return lock
-    except Timeout:
-        if notify:
-            notify(f"another citebot process is writing to {directory}; waiting up to {wait:.0f}s")
-    try:
-        lock.acquire(timeout=wait)
-    except Timeout:
-        raise IndexBusy(
-            f"index {directory} is locked by another writer (a build, add or watch); try again later"
-        ) from None
-    return lock
+from citebot.index.store.manifest import Manifest, now_iso
+from citebot.index.store.table import SentenceTable
 
 
 def _new_database(path: Path) -> sqlite3.Connection:
@@ -83,7 +45,7 @@ def _new_database(path: Path) -> sqlite3.Connection:
     return db
 
 
-def _new_vectors(dimension: int):  # type: ignore[no-untyped-def]
+def _new_vectors(dimension: int) -> Any:
     import faiss
 
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
@@ -92,7 +54,7 @@ def _new_vectors(dimension: int):  # type: ignore[no-untyped-def]
 class GenerationWriter:
     """Stage the next generation from the current one (or from nothing), then publish it."""
 
-    def __init__(self, directory: Path, embedder: Embedder, fresh: bool, progress: ProgressFn | None = None,
+    def __init__(self, directory: Path, embedder: Embedder, fresh: bool, progress: Progress | None = None,
                  ann_threshold: int = ann.ANN_THRESHOLD):
         self.directory = directory
         self.ann_threshold = ann_threshold
@@ -104,7 +66,7 @@ class GenerationWriter:
         self.keywords: keyword.KeywordWriter  # set by _open_base, with the table
         self.table = SentenceTable.empty()
 
-    def _open_base(self, staged: Path):  # type: ignore[no-untyped-def]
+    def _open_base(self, staged: Path) -> tuple[sqlite3.Connection, Any, Any]:
         """(metadata db, sentence vectors, article vectors) to change; also sets the keyword writer and table."""
         import faiss
 
@@ -114,7 +76,7 @@ class GenerationWriter:
             self.keywords = keyword.KeywordWriter(staged, None)
             self.table = SentenceTable.empty()
             return _new_database(staged / "meta.sqlite"), _new_vectors(dim), _new_vectors(dim)
-        from citebot.index.store.reader import read_manifest
+        from citebot.index.store.local.reader import read_manifest
 
         manifest = read_manifest(base)
         if manifest.model != self.embedder.name or manifest.dimension != self.embedder.dimension:
@@ -143,16 +105,16 @@ class GenerationWriter:
             raise
         return db, vectors, articles
 
-    def run(self, upserts: Iterable[Article], removals: Iterable[str] = ()) -> ChangeReport:
+    def run(self, upserts: Iterable[Article], removals: Iterable[str] = (), given: dict[str, list[Sentence]] | None = None) -> ChangeReport:
         started = time.perf_counter()
         try:
-            self._stage_and_publish(list(upserts), set(removals))
+            self._stage_and_publish(list(upserts), set(removals), given)
         finally:
             prune(self.directory)  # also after an unchanged or failed run: leftovers of killed writers go
         self.report.seconds = time.perf_counter() - started
         return self.report
 
-    def _stage_and_publish(self, upserts: list[Article], removals: set[str]) -> None:
+    def _stage_and_publish(self, upserts: list[Article], removals: set[str], given: dict[str, list[Sentence]] | None) -> None:
         """Build the next generation aside and publish it (nothing is published when nothing changed)."""
         number = next_generation_number(self.directory)
         with staged_directory(self.directory, number) as staged:
@@ -162,7 +124,7 @@ class GenerationWriter:
                 if not doomed and not todo and not self.metadata_changed and not self.fresh:
                     self._unchanged(db)  # the live generation stays
                     return
-                split = {a.id: split_article(a) for a in todo}
+                split = {a.id: given[a.id] if given is not None else split_article(a) for a in todo}
                 reusable = self._reusable_vectors(db, vectors, split)
                 self._remove(db, vectors, articles, doomed)
                 self._insert(db, vectors, articles, todo, split, reusable)
@@ -228,7 +190,7 @@ class GenerationWriter:
         return True
 
     @staticmethod
-    def _reusable_vectors(db: sqlite3.Connection, vectors, split: dict[str, list[Sentence]]) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+    def _reusable_vectors(db: sqlite3.Connection, vectors: Any, split: dict[str, list[Sentence]]) -> dict[str, np.ndarray]:
         """Vectors already stored for identical sentence text (looked up before any removal)."""
         texts = sorted({s.text for group in split.values() for s in group})
         found: dict[str, np.ndarray] = {}
@@ -239,7 +201,7 @@ class GenerationWriter:
                     found[row["text"]] = vectors.reconstruct(int(row["id"]))
         return found
 
-    def _remove(self, db: sqlite3.Connection, vectors, articles, doomed: set[str]) -> None:  # type: ignore[no-untyped-def]
+    def _remove(self, db: sqlite3.Connection, vectors: Any, articles: Any, doomed: set[str]) -> None:
         """Take articles out of every part of the index: metadata, keyword tables, both vector sets."""
         if not doomed:
             return
@@ -258,8 +220,8 @@ class GenerationWriter:
             vectors.remove_ids(np.asarray(ids, dtype=np.int64))
         articles.remove_ids(np.asarray(rowids, dtype=np.int64))
 
-    def _insert(  # type: ignore[no-untyped-def]
-        self, db: sqlite3.Connection, vectors, articles, todo: list[Article],
+    def _insert(
+        self, db: sqlite3.Connection, vectors: Any, articles: Any, todo: list[Article],
         split: dict[str, list[Sentence]], reusable: dict[str, np.ndarray],
     ) -> None:
         sentences: list[Sentence] = []
@@ -300,7 +262,7 @@ class GenerationWriter:
         self.report.sentences_reused += len(sentences) - len(fresh_texts)
 
     @staticmethod
-    def _add_article_vectors(articles, todo: list[Article], split: dict[str, list[Sentence]],  # type: ignore[no-untyped-def]
+    def _add_article_vectors(articles: Any, todo: list[Article], split: dict[str, list[Sentence]],
                              rows: list[int], lookup: dict[str, np.ndarray]) -> None:
         """An article's vector is the normalised mean of its sentence vectors: context for free."""
         dim = next(iter(lookup.values())).shape[0]
@@ -340,34 +302,6 @@ class GenerationWriter:
         )
 
 
-def plan_changes(upserts: Iterable[Article], removals: set[str], stored_hash: Callable[[str], str | None],
-                 same_file: Callable[[Article], str | None], report: ChangeReport) -> tuple[set[str], list[Article], list[Article]]:
-    """(stored ids that go, articles to split and embed, unchanged articles): the same rules for every
-    store. Unchanged text is kept; changed text replaces its article (same id, or the older version
-    from the same single-article file: ``same_file``); removals drop what they name and exists."""
-    doomed: set[str] = set()
-    todo: list[Article] = []
-    unchanged: list[Article] = []
-    for article in upserts:
-        old = stored_hash(article.id)
-        if old is not None and old == article.hash:
-            report.unchanged.append(article.id)
-            unchanged.append(article)
-            continue
-        previous = same_file(article) if old is None else article.id
-        if previous:
-            doomed.add(previous)
-            report.updated.append(article.id)
-        else:
-            report.added.append(article.id)
-        todo.append(article)
-    for article_id in sorted(removals - doomed):  # an old version replaced above is "updated", not "removed"
-        if stored_hash(article_id) is not None:
-            doomed.add(article_id)
-            report.removed.append(article_id)
-    return doomed, todo, unchanged
-
-
 def write(
     directory: Path,
     embedder: Embedder,
@@ -375,16 +309,18 @@ def write(
     removals: Iterable[str] = (),
     *,
     fresh: bool = False,
-    progress: ProgressFn | None = None,
+    progress: Progress | None = None,
     notify: Callable[[str], None] | None = None,
     ann_threshold: int = ann.ANN_THRESHOLD,
+    split: dict[str, list[Sentence]] | None = None,
 ) -> ChangeReport:
-    """Publish the next generation of the index at ``directory`` under the writer lock."""
-    from citebot.index.embed.onnx_encoder import ensure_encoder
+    """Publish the next generation of the index at ``directory`` under the writer lock; ``split`` gives
+    articles' sentences as already cut (an export from another store)."""
+    from citebot.index.embed.choose import ensure_encoder
 
     lock = writer_lock(directory, notify=notify)
     try:
-        report = GenerationWriter(directory, embedder, fresh, progress, ann_threshold).run(upserts, removals)
+        report = GenerationWriter(directory, embedder, fresh, progress, ann_threshold).run(upserts, removals, split)
         ensure_encoder(embedder, directory, notify)  # the fast query encoder, exported once per index and model
         return report
     finally:

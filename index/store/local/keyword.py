@@ -35,21 +35,20 @@ import shutil
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import tantivy
 
 from citebot.index.ingest.words import analyzer
-from citebot.index.store.generations import opening
+from citebot.index.store.bm25 import K1, TITLE_WEIGHT, B, idf_coverage
+from citebot.index.store.local.generations import opening
 
 SENTENCES = Path("keyword") / "sentences"
 ARTICLES = Path("keyword") / "articles"
 ANALYZER = "citebot_en"
-TITLE_WEIGHT = 0.5  # a title word counts half as much as a body word in the article ranking
 WRITER_HEAP = 128_000_000
 EXACT_UP_TO = 40  # tantivy keeps a field's length in one byte: exact up to 40 tokens, rounded down beyond
 WIDER = 2  # hits read before exact lengths re-rank them (an exact length only lowers a score)
-K1, B = 1.2, 0.75  # tantivy's BM25 parameters (the Milvus store sets the same)
 FIELD = re.compile(r"field=(\d+)")
 
 SENTENCE_TEXT, ARTICLE_TITLE, ARTICLE_BODY = 1, 1, 2  # tantivy field numbers, in the order the schemas add them
@@ -225,7 +224,7 @@ class KeywordIndex:
         and the BM25 formula have it) instead of tantivy's one-byte rounding of lengths over 40 tokens."""
         with opening(self.paths[key]):  # damage found only now (tantivy reads segments lazily) reads as at open
             found = searcher.search(query, k * WIDER if counts else k, count=False).hits
-            keys = [int(i) for i in searcher.fast_field_values(key, [address for _, address in found])]
+            keys = [int(cast(int, i)) for i in searcher.fast_field_values(key, [address for _, address in found])]
         if counts is None:
             return {i: float(score) for (score, _), i in zip(found, keys, strict=True)}
         known = counts(keys)
@@ -268,7 +267,7 @@ class KeywordIndex:
 
     def _read_stats(self, searcher: tantivy.Searcher, query: tantivy.Query, address: tantivy.DocAddress, key: str) -> None:
         """Each field's (document count, average length) as tantivy scores with them, from one explanation."""
-        def walk(node: dict) -> None:
+        def walk(node: dict[str, Any]) -> None:
             if node["description"].startswith("TermQuery"):
                 _, idf, norm = node["details"]
                 field = FIELD.search(" ".join(node.get("context", [])))
@@ -288,7 +287,7 @@ class KeywordIndex:
     def _df(self, word: str) -> int:
         if word not in self.article_df:
             found = self.article_searcher.search(self._title_or_body(word), 1, count=True)
-            self.article_df[word] = int(found.count or 0)
+            self.article_df[word] = int(getattr(found, "count", None) or 0)
         return self.article_df[word]
 
     def coverage(self, words: list[str], article_rowid: int | None) -> tuple[float, float]:
@@ -314,18 +313,3 @@ def counted(fields: dict[int, str]) -> Counted:
         terms = analyzer().analyze(text)
         out[number] = (len(terms), Counter(terms))
     return Counted(max((n for n, _ in out.values()), default=0), out)
-
-
-def idf_coverage(words: list[str], df: dict[str, int], in_article: set[str], n: int) -> tuple[float, float]:
-    """(known, covered) from each term's article frequency ``df`` among ``n`` articles (shared by the stores)."""
-    total = missing = covered = 0.0
-    for word in words:
-        idf = math.log(1.0 + (n + 1) / (df[word] + 0.5))
-        total += idf
-        if df[word] == 0:
-            missing += idf
-        elif word in in_article:
-            covered += idf
-    if total <= 0:
-        return 1.0, 0.0
-    return 1.0 - missing / total, covered / total

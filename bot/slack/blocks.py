@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from citebot.bot.answer import Citation, Result
@@ -154,7 +155,7 @@ def notice_blocks(text: str) -> list[Block]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(escape(text), MAX_TEXT)}}]
 
 
-def home_view(stats: dict[str, Any] | None) -> dict[str, Any]:
+def home_view(stats: Mapping[str, Any] | None) -> dict[str, Any]:
     """The App Home tab: what the bot knows and how to ask."""
     if stats is None:
         known = "No index has been built yet. Run `citebot index build PATH...` on the bot's machine."

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from citebot.index.embed.embedders import Embedder
 from citebot.index.errors import IndexMissing
-from citebot.index.records import Article
-from citebot.index.store.base import Notify, Progress
-from citebot.index.store.generations import connect, current_generation, opening
-from citebot.index.store.reader import IndexReader, index_status, missing_message
+from citebot.index.records import Article, Sentence
+from citebot.index.store.base import Notify, Progress, Status
+from citebot.index.store.local.generations import connect, current_generation, opening
+from citebot.index.store.local.reader import IndexReader, index_status, missing_message
 
 if TYPE_CHECKING:  # the writer (sentence splitting, cleaning) is imported when writing: `ask` starts without it
-    from citebot.index.store.writer import ChangeReport
+    from citebot.index.store.changes import ChangeReport
 
 
 class LocalStore:
@@ -29,13 +30,13 @@ class LocalStore:
     def describe(self) -> dict[str, object]:
         return {"store": self.kind, "location": str(self.workspace)}
 
-    def status(self) -> dict[str, object] | None:
+    def status(self) -> Status | None:
         return index_status(self.workspace)
 
     def live(self) -> object | None:
         return current_generation(self.workspace)
 
-    def _select(self, sql: str) -> list:  # type: ignore[type-arg]
+    def _select(self, sql: str) -> list[sqlite3.Row]:
         generation = current_generation(self.workspace)
         if generation is None:
             return []
@@ -55,15 +56,16 @@ class LocalStore:
         return {row["hash"]: row["path"] or row["id"] for row in self._select("SELECT hash, path, id FROM articles")}
 
     def write(self, embedder: Embedder, upserts: Iterable[Article] = (), removals: Iterable[str] = (), *,
-              fresh: bool = False, progress: Progress | None = None, notify: Notify | None = None) -> ChangeReport:
-        from citebot.index.store.writer import write
+              fresh: bool = False, progress: Progress | None = None, notify: Notify | None = None,
+              split: dict[str, list[Sentence]] | None = None) -> ChangeReport:
+        from citebot.index.store.local.writer import write
 
-        return write(self.workspace, embedder, upserts, removals, fresh=fresh, progress=progress, notify=notify)
+        return write(self.workspace, embedder, upserts, removals, fresh=fresh, progress=progress, notify=notify, split=split)
 
     def reader(self, model: str | None = None) -> IndexReader:
         return IndexReader.open(self.workspace, model=model)
 
-    def require(self) -> dict[str, object]:
+    def require(self) -> Status:
         """The live generation's figures, or IndexMissing with what to do."""
         status = self.status()
         if status is None:

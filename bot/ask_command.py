@@ -1,0 +1,78 @@
+"""The ``citebot ask`` command: one question, or a batch, answered as text or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, TextIO
+
+from citebot.bot.config import Settings, store_for
+from citebot.bot.terminal import EXIT_OK, EXIT_PARTIAL, UsageError, err
+from citebot.index.errors import CitebotError, QuestionError
+
+if TYPE_CHECKING:
+    from citebot.bot.answer import Answerer
+
+
+def open_answerer(settings: Settings) -> Answerer:
+    """Index first (fails fast and cheaply), then the models."""
+    from citebot.bot.answer import Answerer
+    from citebot.index.embed.choose import query_embedder
+    from citebot.index.search.rerank import make_reranker
+
+    reader = store_for(settings).reader(settings.model)
+    with ThreadPoolExecutor(1) as loader:  # the models' sessions load side by side (the GIL is released)
+        reranker = loader.submit(make_reranker, settings.reranker, settings.index_dir, notify=err)
+        embedder = query_embedder(settings.model, settings.index_dir, settings.query_encoder)
+        return Answerer(reader, embedder, top_k=settings.top_k, abstain_below=settings.abstain_below,
+                        max_question_chars=settings.max_question_chars, reranker=reranker.result())
+
+
+def batch_lines(source: str) -> Iterator[str]:
+    if source == "-":
+        yield from (line.rstrip("\n") for line in sys.stdin)
+        return
+    try:
+        with open(source, encoding="utf-8") as handle:
+            yield from (line.rstrip("\n") for line in handle)
+    except FileNotFoundError:
+        raise CitebotError(f"batch file {source} not found") from None
+    except UnicodeDecodeError:
+        raise CitebotError(f"batch file {source} is not UTF-8 text") from None
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from citebot.bot.answer import validate_question
+    from citebot.bot.render_text import render, terminal_width
+
+    if args.batch is None:
+        if args.question is None:
+            raise UsageError('give a question, e.g. citebot ask "Who co-chaired the session?", or --batch FILE')
+        validate_question(args.question, settings.max_question_chars)  # before loading anything
+    elif args.question is not None:
+        raise UsageError("give either a question or --batch FILE, not both")
+    answerer = open_answerer(settings)
+    questions: Iterable[str] = [str(args.question)] if args.batch is None else batch_lines(args.batch)
+    failed = 0
+    for question in questions:
+        if args.batch is not None and not question.strip():
+            continue
+        try:
+            result = answerer.ask(question, top_k=args.top_k)
+        except QuestionError as exc:
+            failed += 1
+            if args.json:
+                print(json.dumps({"question": question, "error": str(exc)}), file=out, flush=True)
+            else:
+                err(f"{question[:80]!r}: {exc}")
+            continue
+        if args.json:
+            print(json.dumps(result.to_dict(), ensure_ascii=False), file=out, flush=True)
+        else:
+            print(render(result, width=terminal_width(out), color=out.isatty() and not os.environ.get("NO_COLOR")),
+                  file=out, flush=True)
+    return EXIT_PARTIAL if failed else EXIT_OK

@@ -1,0 +1,115 @@
+"""ONNX Runtime helpers shared by every exported model (the query encoder, the reranker, the
+answerability model): sessions, feeds from tokenizer output, graph optimisation, int8
+quantisation, and the check that an export on disk is whole."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+EXPORTED_FILES = ("model.onnx", "tokenizer.json")
+
+
+def file_sizes(directory: Path, names: tuple[str, ...] = EXPORTED_FILES) -> dict[str, int]:
+    """What an export records about its files, to notice later that one was truncated or removed."""
+    return {name: (directory / name).stat().st_size for name in names}
+
+
+def export_problem(directory: Path, card: str, names: tuple[str, ...] = EXPORTED_FILES) -> str | None:
+    """Why an exported model directory (an encoder, a reranker) cannot be used, or None when it looks whole:
+    its card unreadable, a file missing, or a file whose size is not the one recorded at export."""
+    try:
+        info = json.loads((directory / card).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"{directory / card} is missing"
+    except (OSError, ValueError) as exc:
+        return f"{directory / card} is unreadable ({(str(exc).splitlines() or ['?'])[0][:100]})"
+    if not isinstance(info, dict):
+        return f"{directory / card} is unreadable"
+    recorded = info.get("files") or {}
+    for name in names:
+        path = directory / name
+        if not path.is_file():
+            return f"{path} is missing"
+        if name in recorded and path.stat().st_size != recorded[name]:
+            return f"{path} is damaged ({path.stat().st_size} bytes, {recorded[name]} when exported)"
+    return None
+
+
+def padded_feeds(encodings: list[Any]) -> dict[str, np.ndarray]:
+    """ONNX inputs for a batch of `tokenizers` encodings, zero-padded to the longest."""
+    width = max(len(e.ids) for e in encodings)
+    feeds = {name: np.zeros((len(encodings), width), np.int64) for name in ("input_ids", "attention_mask", "token_type_ids")}
+    for row, e in enumerate(encodings):
+        feeds["input_ids"][row, : len(e.ids)] = e.ids
+        feeds["attention_mask"][row, : len(e.ids)] = e.attention_mask
+        feeds["token_type_ids"][row, : len(e.ids)] = e.type_ids
+    return feeds
+
+
+def default_threads() -> int:
+    """Threads an ONNX session (or the reranker's pairs side by side) uses unless told: the cores, at most 4."""
+    return min(4, os.cpu_count() or 1)
+
+
+def inference_session(path: Path, threads: int | None = None, *, spin: bool = False, optimized: str | None = None) -> Any:
+    """An ONNX Runtime CPU session for one exported model.
+
+    ``spin``: whether the session's threads busy-wait for work after each run (ONNX Runtime's default).
+    That suits one session fed batch after batch (building). Answering runs three sessions in turn (query
+    encoder, reranker, answerability model); spinning threads of one then take the cores from the next,
+    which cost 50 ms a question on 2 cores (bench/query_latency.py), so query-time sessions do not spin.
+    ``optimized``: the onnxruntime version that saved the graph already optimised (see ``save_optimized``);
+    the same version loads it without optimising it again (faster start), another one re-optimises it.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or default_threads()
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    if optimized == ort.__version__:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def save_optimized(source: Path, target: Path) -> str:
+    """Write ``source``'s graph as ONNX Runtime optimises it on loading (fused attention, layer norms,
+    int8 matrix products; the "extended" level, which runs on any CPU) to ``target``, so that loading
+    skips that work; returns the onnxruntime version, to record beside it."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(target)
+    ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+    return str(ort.__version__)
+
+
+def replace_dir(staged: Path, target: Path) -> None:
+    old = target.parent / f".old-{target.name}-{os.getpid()}"
+    if target.exists():
+        os.replace(target, old)
+    os.replace(staged, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def quantize_int8(source: Path, target: Path, **options: object) -> None:
+    """Dynamic int8 quantisation of an ONNX graph, one weight scale per output channel; ``options`` go to
+    onnxruntime's quantize_dynamic (bench/rerank_precision.py: nodes_to_exclude, extra_options)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_dynamic logs advice to pre-process the graph on the root logger
+    try:
+        quantize_dynamic(str(source), str(target), per_channel=True, weight_type=QuantType.QInt8, **options)
+    finally:
+        root.setLevel(level)
