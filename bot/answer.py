@@ -9,12 +9,15 @@ articles answer the question at all comes from bot/confidence.py.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date
 
 import numpy as np
 
 from citebot.bot.confidence import confidence, default_threshold
 from citebot.bot.language import detect as detect_language
+from citebot.bot.scope import Scope, scope_of
 from citebot.index.embed.embedders import Embedder
 from citebot.index.errors import QuestionError
 from citebot.index.ingest.answer_types import answer_type
@@ -23,7 +26,7 @@ from citebot.index.records import Hit
 from citebot.index.search.hybrid import HybridSearch, Retrieved, acronyms, missing, names
 from citebot.index.search.rerank import Reranker, answerable, rerank
 from citebot.index.search.values import value_conflict
-from citebot.index.store.base import Reader
+from citebot.index.store.base import Filter, Reader
 
 NO_ANSWER = "The articles do not answer this question."  # said by every front end when abstaining
 
@@ -81,6 +84,7 @@ class Result:
     generation: int = 0  # the index generation that answered
     language: str = "en"  # the question's language (bot/language.py); only English questions are answered
     notice: str | None = None  # why there is no answer, when it is not that the articles do not answer
+    filters: dict[str, object] | None = None  # the dates and outlets the question was limited to (bot/scope.py)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -207,17 +211,30 @@ class Answerer:
         self.max_question_chars = max_question_chars
         self.reranker = reranker
 
-    def ask(self, question: str, top_k: int | None = None) -> Result:
+    def ask(self, question: str, top_k: int | None = None, *, as_of: date | None = None, since: date | None = None,
+            until: date | None = None, sources: Sequence[str] = ()) -> Result:
+        """Answer ``question`` from the articles it is about: those between ``since`` and ``until`` and from
+        ``sources`` when given, or as its own words say ("this week", "from Reuters"; resolved against
+        ``as_of``, today when not given)."""
         text = validate_question(question, self.max_question_chars)
         language = detect_language(text)
         k = top_k or self.top_k
-        vector = self.embedder.encode([text])[0]
-        retrieved = self.search.search(text, vector, max(GROUP_POOL, k * 4))
+        scope, searched = scope_of(text, self.reader.outlets(), as_of or date.today(), since, until, sources)
+        where = scope.where or None
+        if where is not None and not self.allowed(where).size:
+            if scope.phrase and not scope.where.sources and self.reader.date_span() is None:
+                scope, searched, where = Scope(), text, None  # undated articles: the phrase is part of what is asked
+            else:
+                return self.outside(text, scope)
+        if scope.unknown:
+            return self.outside(text, scope)
+        vector = self.embedder.encode([searched])[0]
+        retrieved = self.search.search(searched, vector, max(GROUP_POOL, k * 4), where)
         if self.reranker is not None:
-            retrieved = rerank(text, retrieved, self.reranker)
-            retrieved.signals.update(evidence_signals(self.reader, text, retrieved))
+            retrieved = rerank(searched, retrieved, self.reranker)
+            retrieved.signals.update(evidence_signals(self.reader, searched, retrieved))
             if self.reranker.answerability is not None:
-                retrieved.signals["answerable"] = answerable(self.reader, self.reranker.answerability, text, retrieved)
+                retrieved.signals["answerable"] = answerable(self.reader, self.reranker.answerability, searched, retrieved)
         groups = [[retrieved.hits[i] for i in members] for members in group(retrieved)[:k]]
         contexts = self.reader.contexts([hits[0].sentence_id for hits in groups])
         answers = [Answer(hits[0].text, round(hits[0].score, 4), citations_for(hits), len({h.article_id for h in hits}),
@@ -225,9 +242,28 @@ class Answerer:
                    for hits, context in zip(groups, contexts, strict=True)]
         conf = round(confidence(retrieved.signals), 4)
         signals = {k: round(float(v), 4) for k, v in retrieved.signals.items()}
+        filters = scope.to_dict() if where is not None else None
         if not language.english:  # the models read English: show what is closest, answer nothing
-            return Result(text, True, conf, answers, signals, self.reader.manifest.generation, language.code, language.notice())
-        return Result(text, conf < self.abstain_below, conf, answers, signals, self.reader.manifest.generation)
+            return Result(text, True, conf, answers, signals, self.reader.manifest.generation, language.code, language.notice(),
+                          filters)
+        return Result(text, conf < self.abstain_below, conf, answers, signals, self.reader.manifest.generation, filters=filters)
+
+    def allowed(self, where: Filter) -> np.ndarray:
+        allowed = self.reader.allowed_articles(where)
+        return np.zeros(0, np.int64) if allowed is None else allowed
+
+    def outside(self, question: str, scope: Scope) -> Result:
+        """No article is in the question's scope: say so, and what the index does hold."""
+        outlets = self.reader.outlets()
+        if scope.unknown:
+            held = ", ".join(outlets[:12]) + (", ..." if len(outlets) > 12 else "") if outlets else "none named"
+            notice = f"No articles from {' or '.join(scope.unknown)} in the index (its outlets: {held})."
+        else:
+            span = self.reader.date_span()
+            held = (f" (it holds articles from {span[0].day} {span[0]:%b %Y} to {span[1].day} {span[1]:%b %Y})" if span
+                    else " (its articles have no dates)")
+            notice = f"No articles {scope.label()} in the index{held}."
+        return Result(question, True, 0.0, [], {}, self.reader.manifest.generation, notice=notice, filters=scope.to_dict())
 
 
 def _rounded(value: object) -> float | None:

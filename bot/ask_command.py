@@ -62,7 +62,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         if args.batch is not None and not question.strip():
             continue
         try:
-            result = answerer.ask(question, top_k=args.top_k)
+            result = answerer.ask(question, top_k=args.top_k, as_of=args.as_of or settings.as_of, since=args.since,
+                                  until=args.until, sources=args.source)
         except QuestionError as exc:
             failed += 1
             if args.json:

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import date
 from typing import TextIO
 
 from citebot.bot.config import Settings, load_dotenv_file
@@ -28,6 +29,13 @@ def seconds(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError("must be a positive number of seconds")
     return value
+
+
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
 
 
 def positive_int(text: str) -> int:
@@ -81,6 +89,12 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
     ask.add_argument("--batch", metavar="FILE", help="one question per line ('-' for stdin)")
     ask.add_argument("--top-k", type=positive_int, default=None, metavar="K", help="how many passages")
+    ask.add_argument("--since", type=iso_date, default=None, metavar="YYYY-MM-DD", help="only articles published on or after")
+    ask.add_argument("--until", type=iso_date, default=None, metavar="YYYY-MM-DD", help="only articles published on or before")
+    ask.add_argument("--source", action="append", default=[], metavar="OUTLET",
+                     help="only articles from this outlet (repeatable; matched to the outlets the index holds)")
+    ask.add_argument("--as-of", type=iso_date, default=None, metavar="YYYY-MM-DD",
+                     help="the date 'this week', 'yesterday', 'in August' are read against (default $CITEBOT_AS_OF or today)")
 
     serve = sub.add_parser("serve", parents=[common], help="run the Slack bot (Socket Mode unless --http)")
     serve.add_argument("--http", action="store_true", help="serve Slack's HTTP Events API instead")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from citebot.bot.confidence import default_threshold
@@ -30,6 +31,16 @@ def load_dotenv_file(path: str | None = None) -> None:
     from dotenv import load_dotenv
 
     load_dotenv(path or Path.cwd() / ".env", override=False)
+
+
+def _date(env: Mapping[str, str], name: str) -> date | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a date as YYYY-MM-DD, got {raw!r}") from None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 1) -> int:
@@ -82,6 +93,7 @@ class Settings:
     index_dir: Path = Path(DEFAULT_INDEX_DIR)
     top_k: int = DEFAULT_TOP_K
     max_question_chars: int = DEFAULT_MAX_QUESTION_CHARS
+    as_of: date | None = None  # the reference date of relative time phrases (CITEBOT_AS_OF); None: today
     abstain_below: float = field(default_factory=default_threshold)
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
@@ -120,6 +132,7 @@ class Settings:
             index_dir=Path(env.get("CITEBOT_INDEX_DIR", "").strip() or DEFAULT_INDEX_DIR).expanduser(),
             top_k=_int(env, "CITEBOT_TOP_K", DEFAULT_TOP_K),
             max_question_chars=_int(env, "CITEBOT_MAX_QUESTION_CHARS", DEFAULT_MAX_QUESTION_CHARS),
+            as_of=_date(env, "CITEBOT_AS_OF"),
             abstain_below=_float(env, "CITEBOT_ABSTAIN_BELOW", default_threshold()),
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
             slack_app_token=env.get("SLACK_APP_TOKEN") or None,

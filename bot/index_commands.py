@@ -192,14 +192,19 @@ def cmd_index_export(settings: Settings, out: TextIO) -> int:
 def cmd_index_status(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     store = store_for(settings)
     found = store.require()
-    store.reader().close()  # report only what opens: a damaged index exits 1, naming the file
-    status = {**store.describe(), "index_dir": str(settings.index_dir), **found}
+    reader = store.reader()  # report only what opens: a damaged index exits 1, naming the file
+    span, outlets = reader.date_span(), reader.outlets()
+    reader.close()
+    status: dict[str, object] = {**store.describe(), "index_dir": str(settings.index_dir), **found,
+                                 "published_from": span[0].isoformat() if span else None,
+                                 "published_to": span[1].isoformat() if span else None, "outlets": outlets}
     if args.json:
         print(json.dumps(status), file=out)
     else:
         width = max(len(k) for k in status)
         for key, value in status.items():
-            print(f"{key.replace('_', ' '):<{width}}  {value if value is not None else '-'}", file=out)
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+            print(f"{key.replace('_', ' '):<{width}}  {shown if shown not in (None, '') else '-'}", file=out)
     return EXIT_OK
 
 

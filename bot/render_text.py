@@ -67,6 +67,8 @@ def render_answer(n: int, answer: Answer, width: int, color: bool) -> list[str]:
 
 def render(result: Result, width: int = DEFAULT_WIDTH, color: bool = False) -> str:
     lines = [wrap(f"Q: {result.question}", width, "", "   "), ""]
+    if result.filters:
+        lines[-1:] = [wrap(f"   (articles {result.filters['label']})", width, "", "    "), ""]
     if result.abstained or not result.answers:
         scored = result.abstained and not result.notice  # a notice is not about the confidence
         lines += [wrap(result.no_answer() + (f" (confidence {result.confidence:.2f})" if scored else ""), width)]

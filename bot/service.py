@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import date
 
 import numpy as np
 
@@ -75,12 +76,17 @@ class AnswerService:
                     raise  # really damaged, not replaced under our feet
         return self.store.reader(self.settings.model)
 
-    def ask(self, question: str, top_k: int | None = None) -> Result:
-        return self.answerer().ask(question, top_k=top_k)
+    def ask(self, question: str, top_k: int | None = None, as_of: date | None = None) -> Result:
+        return self.answerer().ask(question, top_k=top_k, as_of=as_of or self.settings.as_of)
 
     def stats(self) -> Status | None:
         """Manifest figures of the live index, None when there is no index."""
         return self.store.status()
+
+    def coverage(self) -> tuple[tuple[date, date] | None, list[str]]:
+        """The live generation's publication dates (earliest, latest) and its outlets (for the App Home)."""
+        reader = self.answerer().reader
+        return reader.date_span(), reader.outlets()
 
 
 class _Locked:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from citebot.bot.answer import Citation, Result
@@ -113,6 +114,9 @@ def answer_blocks(result: Result, *, feedback: bool = True, share: bool = False,
     if show_question:
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": truncate("*Q:* " + escape(result.question), MAX_TEXT)}]})
+    if result.filters:
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": truncate(escape(f"Articles {result.filters['label']}"), MAX_TEXT)}]})
     if result.abstained or not result.answers:
         note = result.no_answer() + (" Closest matches:" if result.answers else "")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f":grey_question: {note}"}})
@@ -155,14 +159,17 @@ def notice_blocks(text: str) -> list[Block]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(escape(text), MAX_TEXT)}}]
 
 
-def home_view(stats: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The App Home tab: what the bot knows and how to ask."""
+def home_view(stats: Mapping[str, Any] | None, span: tuple[date, date] | None = None, outlets: Sequence[str] = ()) -> dict[str, Any]:
+    """The App Home tab: what the bot knows (its articles' dates and outlets too) and how to ask."""
     if stats is None:
         known = "No index has been built yet. Run `citebot index build PATH...` on the bot's machine."
     else:
         known = (
             f"*{stats['articles']}* articles, *{stats['sentences']}* sentences\n"
             f"Newest article: *{escape(str(stats.get('newest_article') or 'unknown'))}*\n"
+            + (f"Published from {span[0].isoformat()} to {span[1].isoformat()}\n" if span else "")
+            + (f"Outlets: {escape(', '.join(outlets[:20]) + (f' and {len(outlets) - 20} more' if len(outlets) > 20 else ''))}\n"
+               if outlets else "") +
             f"Index built: {escape(str(stats['built_at']))} (generation {stats.get('generation', '?')})\n"
             f"Model: `{escape(str(stats['model']))}`"
         )
@@ -170,7 +177,8 @@ def home_view(stats: Mapping[str, Any] | None) -> dict[str, Any]:
         "\u2022 Mention me in a channel: `@citebot who co-chaired the session?`\n"
         "\u2022 Send me a direct message with your question\n"
         "\u2022 Use `/citebot your question` for an answer only you see, then share it\n"
-        "\u2022 Reply in a thread I answered to ask a follow-up"
+        "\u2022 Reply in a thread I answered to ask a follow-up\n"
+        "\u2022 Limit a question to dates and outlets: `... this week`, `... from Reuters`, or `since:2025-08-01 source:reuters`"
     )
     return {"type": "home", "blocks": [
         {"type": "header", "text": {"type": "plain_text", "text": "citebot"}},

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from datetime import date, datetime, timezone
 from typing import Any
 
 from slack_bolt import App
@@ -51,6 +52,14 @@ def refusal(settings: Settings) -> str:
     return "Sorry, I'm not enabled here." + (f" You can ask me in {where}." if where else "")
 
 
+def day_of(slack_ts: str | None) -> date | None:
+    """The date of a Slack message timestamp ("1754550000.000100"), in UTC; None when there is none."""
+    try:
+        return datetime.fromtimestamp(float(slack_ts), tz=timezone.utc).date() if slack_ts else None
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
 class Responder:
     """Answers a question into a thread; the parts shared by every listener."""
 
@@ -59,10 +68,11 @@ class Responder:
         self.state = state
         self.settings = settings
 
-    def message_for(self, question: str, **options: Any) -> tuple[list[dict[str, Any]], str]:
-        """(blocks, fallback text) answering a question; user-facing errors become notices."""
+    def message_for(self, question: str, asked_at: str | None = None, **options: Any) -> tuple[list[dict[str, Any]], str]:
+        """(blocks, fallback text) answering a question; user-facing errors become notices. ``asked_at``: the
+        message's Slack timestamp, the reference date of "this week" (the settings' CITEBOT_AS_OF wins)."""
         try:
-            result = self.service.ask(question)
+            result = self.service.ask(question, as_of=self.settings.as_of or day_of(asked_at))
         except IndexMissing:
             return notice_blocks(NO_INDEX), NO_INDEX
         except StoreUnavailable:
@@ -71,11 +81,12 @@ class Responder:
             return notice_blocks(str(exc)), str(exc)
         return answer_blocks(result, **options), fallback_text(result)
 
-    def answer_in_thread(self, client: WebClient, channel: str, thread_ts: str, user: str | None, text: str) -> None:
+    def answer_in_thread(self, client: WebClient, channel: str, thread_ts: str, user: str | None, text: str,
+                         asked_at: str | None = None) -> None:
         if not allowed(self.settings, channel, user):
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=refusal(self.settings))
             return
-        blocks, fallback = self.message_for(question_text(text))
+        blocks, fallback = self.message_for(question_text(text), asked_at)
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, blocks=blocks, text=fallback,
                                 unfurl_links=False, unfurl_media=False)
         self.state.remember_thread(channel, thread_ts)
@@ -104,7 +115,7 @@ def register(app: App, service: AnswerService, state: BotState, settings: Settin
         try:
             if is_from_bot(event, context.get("bot_user_id")) or not seen.first_time(body.get("event_id")):
                 return
-            responder.answer_in_thread(client, channel, thread_ts, event.get("user"), event.get("text", ""))
+            responder.answer_in_thread(client, channel, thread_ts, event.get("user"), event.get("text", ""), event.get("ts"))
         except Exception as exc:  # one broad handler per listener: log, apologise in the thread
             responder.apologise(client, channel, thread_ts, exc)
 
@@ -122,7 +133,7 @@ def register(app: App, service: AnswerService, state: BotState, settings: Settin
                     return
             if not seen.first_time(body.get("event_id")):
                 return
-            responder.answer_in_thread(client, channel, thread_ts, event.get("user"), text)
+            responder.answer_in_thread(client, channel, thread_ts, event.get("user"), text, event.get("ts"))
         except Exception as exc:  # one broad handler per listener: log, apologise in the thread
             responder.apologise(client, channel, thread_ts, exc)
 
@@ -185,6 +196,8 @@ def register(app: App, service: AnswerService, state: BotState, settings: Settin
     def on_home(event: dict[str, Any], client: WebClient) -> None:
         try:
             if event.get("tab", "home") == "home":
-                client.views_publish(user_id=event["user"], view=home_view(service.stats()))
+                stats = service.stats()
+                span, outlets = service.coverage() if stats is not None else (None, [])
+                client.views_publish(user_id=event["user"], view=home_view(stats, span, outlets))
         except Exception as exc:  # one broad handler per listener: log; the tab keeps its last view
             log.error("error publishing App Home: %s", exc, exc_info=exc)

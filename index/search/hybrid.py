@@ -27,7 +27,7 @@ import numpy as np
 from citebot.index.ingest.answer_types import answer_type
 from citebot.index.ingest.words import STOPWORDS, content_words
 from citebot.index.records import Hit
-from citebot.index.store.base import Reader
+from citebot.index.store.base import Filter, Reader
 
 
 @dataclass(frozen=True)
@@ -128,13 +128,14 @@ class HybridSearch:
         self.reader = reader
         self.weights = weights
 
-    def search(self, question: str, vector: np.ndarray, k: int) -> Retrieved:
+    def search(self, question: str, vector: np.ndarray, k: int, where: Filter | None = None) -> Retrieved:
+        """The k best sentences for the question (and its vector), among the articles ``where`` lets through."""
         reader = self.reader
         q = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
         if reader.sentence_count() == 0:
             return Retrieved([], np.zeros((0, q.shape[1]), np.float32), {})
         words = content_words(question)  # each store analyses them (stems) as its keyword index does
-        pools = self._pools(q, words)
+        pools = self._pools(q, words, where)
         kw, kw_art = pools.keyword, pools.keyword_articles
         cand = self._candidates(pools)
         score, cv = self._score(question, q, cand, kw, kw_art)
@@ -156,11 +157,12 @@ class HybridSearch:
         }
         return Retrieved(hits, cv[order], signals)
 
-    def _pools(self, q: np.ndarray, words: list[str]) -> Pools:
+    def _pools(self, q: np.ndarray, words: list[str], where: Filter | None) -> Pools:
         reader = self.reader
-        ids, scores = reader.dense_sentences(q, POOL)
-        art_ids, art_scores = reader.dense_articles(q, TOP_ARTICLES)
-        return Pools(ids, scores, art_ids, art_scores, reader.keyword_sentences(words, POOL), reader.keyword_articles(words, 20))
+        ids, scores = reader.dense_sentences(q, POOL, where)
+        art_ids, art_scores = reader.dense_articles(q, TOP_ARTICLES, where)
+        return Pools(ids, scores, art_ids, art_scores, reader.keyword_sentences(words, POOL, where),
+                     reader.keyword_articles(words, 20, where))
 
     def _candidates(self, pools: Pools) -> np.ndarray:
         """Sentence ids to score: the dense and keyword pools, and every sentence of the best articles."""

@@ -11,6 +11,8 @@ table.py and bm25.py beside it), never on another store.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Protocol, TypedDict
 
@@ -23,6 +25,20 @@ from citebot.index.store.manifest import Manifest
 
 Progress = Callable[[int, int], None]
 Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which articles a search may return: published between ``since`` and ``until`` (inclusive; an
+    article without a date is left out once either is set) and, when ``sources`` is not empty, from one
+    of those outlets (as the index holds them). Each store applies it inside its own search."""
+
+    since: date | None = None
+    until: date | None = None
+    sources: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.since is not None or self.until is not None or bool(self.sources)
 
 
 class Status(TypedDict):
@@ -48,13 +64,14 @@ class Reader(Protocol):
 
     def check_dimension(self, dimension: int) -> None: ...
     def sentence_count(self) -> int: ...
-    def dense_sentences(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...  # (ids, scores)
-    def dense_articles(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...  # (rowids, scores)
+    # the searches take a Filter (None: every article) and apply it inside the search, never to its results
+    def dense_sentences(self, query: np.ndarray, k: int, where: Filter | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+    def dense_articles(self, query: np.ndarray, k: int, where: Filter | None = None) -> tuple[np.ndarray, np.ndarray]: ...
     def sentence_vectors(self, ids: np.ndarray) -> np.ndarray: ...
     def article_vectors_of(self, rowids: np.ndarray) -> np.ndarray: ...
     # keyword methods take a question's content words (ingest/words.content_words); each store makes them terms
-    def keyword_sentences(self, words: list[str], k: int) -> dict[int, float]: ...
-    def keyword_articles(self, words: list[str], k: int) -> dict[int, float]: ...
+    def keyword_sentences(self, words: list[str], k: int, where: Filter | None = None) -> dict[int, float]: ...
+    def keyword_articles(self, words: list[str], k: int, where: Filter | None = None) -> dict[int, float]: ...
     def coverage(self, words: list[str], article: int | None) -> tuple[float, float]: ...
     def hits(self, scored: list[tuple[int, float]]) -> list[Hit]: ...  # in the given order, missing ids dropped
     def search(self, vector: np.ndarray, k: int) -> list[Hit]: ...  # dense search alone, as hits
@@ -67,6 +84,10 @@ class Reader(Protocol):
     def sentences_of(self, article_rowids: np.ndarray) -> np.ndarray: ...
     def neighbours(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
     def contexts(self, sentence_ids: list[int]) -> list[tuple[str | None, str | None]]: ...
+    # what the collection covers, and which articles a filter lets through (None: no filter)
+    def outlets(self) -> list[str]: ...
+    def date_span(self) -> tuple[date, date] | None: ...
+    def allowed_articles(self, where: Filter | None) -> np.ndarray | None: ...
     def close(self) -> None: ...
 
 

@@ -12,9 +12,12 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
+
+from citebot.index.store.base import Filter
 
 FILE = "table.npz"
 
@@ -113,15 +116,77 @@ class TableIndex:
         return [(found.get(b) if b is not None else None, found.get(a) if a is not None else None) for b, a in side]
 
 
+@dataclass
+class ArticleTable:
+    """Each article's publication day and outlet, in memory, for filters (one row per article)."""
+
+    rowids: np.ndarray  # int64
+    days: np.ndarray  # int64 proleptic ordinal of the publication date, -1 without one
+    outlet: np.ndarray  # int32 index into ``outlets``, -1 without one
+    outlets: list[str]
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[int, str | None, str | None]]) -> ArticleTable:
+        """From (rowid, published ISO date or None, outlet or None) rows."""
+        names: dict[str, int] = {}
+        rowids, days, outlet = [], [], []
+        for rowid, published, source in rows:
+            rowids.append(int(rowid))
+            days.append(_ordinal(published))
+            outlet.append(names.setdefault(source, len(names)) if source else -1)
+        return cls(np.asarray(rowids, np.int64), np.asarray(days, np.int64), np.asarray(outlet, np.int32), list(names))
+
+    def allowed(self, where: Filter) -> np.ndarray:
+        """Rowids of the articles the filter lets through."""
+        keep = np.ones(len(self.rowids), bool)
+        if where.since is not None:
+            keep &= self.days >= where.since.toordinal()
+        if where.until is not None:
+            keep &= (self.days >= 0) & (self.days <= where.until.toordinal())
+        if where.sources:
+            wanted = [n for n, name in enumerate(self.outlets) if name in where.sources]
+            keep &= np.isin(self.outlet, np.asarray(wanted, np.int32))
+        return np.asarray(self.rowids[keep])
+
+    def span(self) -> tuple[date, date] | None:
+        dated = self.days[self.days >= 0]
+        return (date.fromordinal(int(dated.min())), date.fromordinal(int(dated.max()))) if dated.size else None
+
+
+def _ordinal(published: str | None) -> int:
+    try:
+        return date.fromisoformat(published[:10]).toordinal() if published else -1
+    except ValueError:
+        return -1
+
+
 class SentenceLookups:
     """The per-sentence lookups every Reader offers (its article, flags, neighbours, the sentences of an
     article), answered from the reader's in-memory sentence table; each store's reader sets ``_table``
     and provides ``texts``."""
 
     _table: TableIndex
+    _articles: ArticleTable
 
     def texts(self, ids: Iterable[int]) -> dict[int, str]:
         raise NotImplementedError
+
+    def outlets(self) -> list[str]:
+        """The outlets the generation's articles name, in the order first seen."""
+        return list(self._articles.outlets)
+
+    def date_span(self) -> tuple[date, date] | None:
+        """The earliest and latest publication dates, None when no article has one."""
+        return self._articles.span()
+
+    def allowed_articles(self, where: Filter | None) -> np.ndarray | None:
+        """Rowids of the articles ``where`` lets through, ascending; None without a filter."""
+        return np.sort(self._articles.allowed(where)) if where else None
+
+    def allowed_sentences(self, where: Filter | None) -> np.ndarray | None:
+        """Sentence ids of the articles ``where`` lets through, ascending; None without a filter."""
+        articles = self.allowed_articles(where)
+        return None if articles is None else np.sort(self._table.sentences_of(articles))
 
     def sentence_ids(self) -> np.ndarray:
         """Every sentence id of the generation, ascending."""

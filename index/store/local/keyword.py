@@ -33,10 +33,11 @@ import os
 import re
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
+import numpy as np
 import tantivy
 
 from citebot.index.ingest.words import analyzer
@@ -203,20 +204,34 @@ class KeywordIndex:
             clauses.append((tantivy.Occur.Should, tantivy.Query.boost_query(query, boost) if boost != 1.0 else query))
         return clauses
 
-    def top_sentences(self, words: list[str], k: int, counts: TermCounts | None = None) -> dict[int, float]:
-        """sentence id -> BM25 score of the k best keyword matches (terms from ``terms()``)."""
-        if not words or k <= 0:
+    def top_sentences(self, words: list[str], k: int, counts: TermCounts | None = None,
+                      only: Sequence[int] | np.ndarray | None = None) -> dict[int, float]:
+        """sentence id -> BM25 score of the k best keyword matches (terms from ``terms()``), among the sentence
+        ids ``only`` when given."""
+        if not words or k <= 0 or (only is not None and not len(only)):
             return {}
         query = tantivy.Query.boolean_query(self._any_of(self.sentence_schema, "text", words))
-        return self._top(self.sentence_searcher, query, "id", k, counts, words, {SENTENCE_TEXT: ("text", 1.0)})
+        return self._top(self.sentence_searcher, self._among(self.sentence_schema, "id", query, only), "id", k, counts, words,
+                         {SENTENCE_TEXT: ("text", 1.0)})
 
-    def top_articles(self, words: list[str], k: int, counts: TermCounts | None = None) -> dict[int, float]:
-        """article rowid -> BM25 score over body and (at TITLE_WEIGHT) title."""
-        if not words or k <= 0:
+    def top_articles(self, words: list[str], k: int, counts: TermCounts | None = None,
+                     only: Sequence[int] | np.ndarray | None = None) -> dict[int, float]:
+        """article rowid -> BM25 score over body and (at TITLE_WEIGHT) title, among the rowids ``only`` when given."""
+        if not words or k <= 0 or (only is not None and not len(only)):
             return {}
         clauses = self._any_of(self.article_schema, "body", words) + self._any_of(self.article_schema, "title", words, TITLE_WEIGHT)
-        return self._top(self.article_searcher, tantivy.Query.boolean_query(clauses), "rowid", k, counts, words,
+        query = self._among(self.article_schema, "rowid", tantivy.Query.boolean_query(clauses), only)
+        return self._top(self.article_searcher, query, "rowid", k, counts, words,
                          {ARTICLE_BODY: ("body", 1.0), ARTICLE_TITLE: ("title", TITLE_WEIGHT)})
+
+    @staticmethod
+    def _among(schema: tantivy.Schema, key: str, query: tantivy.Query, only: Sequence[int] | np.ndarray | None) -> tantivy.Query:
+        """``query`` restricted to the documents whose ``key`` is in ``only``, inside the search; the restriction
+        adds nothing to a score (a constant score of 0)."""
+        if only is None:
+            return query
+        gate = tantivy.Query.const_score_query(tantivy.Query.term_set_query(schema, key, [int(i) for i in only]), 0.0)
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, gate), (tantivy.Occur.Must, query)])
 
     def _top(self, searcher: tantivy.Searcher, query: tantivy.Query, key: str, k: int, counts: TermCounts | None,
              words: list[str], fields: dict[int, tuple[str, float]]) -> dict[int, float]:

@@ -14,12 +14,12 @@ import numpy as np
 from citebot.index.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from citebot.index.ingest.words import terms_of
 from citebot.index.records import Hit
-from citebot.index.store.base import Status
+from citebot.index.store.base import Filter, Status
 from citebot.index.store.local.generations import connect, current_generation, opening, rows_by_ids
 from citebot.index.store.local.keyword import ARTICLE_BODY, ARTICLE_TITLE, SENTENCE_TEXT, Counted, KeywordIndex, counted
 from citebot.index.store.local.keyword import require as require_keyword_files
 from citebot.index.store.manifest import FORMAT, Manifest
-from citebot.index.store.table import SentenceLookups, SentenceTable, TableIndex
+from citebot.index.store.table import ArticleTable, SentenceLookups, SentenceTable, TableIndex
 
 COUNTED = 50_000  # documents whose term counts a reader keeps for exact BM25 lengths (articles: a few MB each 1,000)
 
@@ -70,6 +70,7 @@ class IndexReader(SentenceLookups):
         self.lock = threading.Lock()  # one SQLite connection shared by the bot's worker threads
         self.keywords = keywords
         self._table = table
+        self._articles = ArticleTable.of(db.execute("SELECT rowid, published, source FROM articles ORDER BY rowid"))
         self._terms_s: dict[int, Counted] = {}  # sentences' and articles' term counts (a generation never changes)
         self._terms_a: dict[int, Counted] = {}
 
@@ -136,15 +137,11 @@ class IndexReader(SentenceLookups):
     def sentence_count(self) -> int:
         return int(self.vectors.ntotal)
 
-    def dense_sentences(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        scores, ids = self.vectors.search(query, min(k, int(self.vectors.ntotal)))
-        keep = ids[0] >= 0
-        return ids[0][keep], scores[0][keep]
+    def dense_sentences(self, query: np.ndarray, k: int, where: Filter | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return _dense(self.vectors, query, k, self.allowed_sentences(where))
 
-    def dense_articles(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        scores, ids = self.article_vectors.search(query, min(k, int(self.article_vectors.ntotal)))
-        keep = ids[0] >= 0
-        return ids[0][keep], scores[0][keep]
+    def dense_articles(self, query: np.ndarray, k: int, where: Filter | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return _dense(self.article_vectors, query, k, self.allowed_articles(where))
 
     def sentence_vectors(self, ids: np.ndarray) -> np.ndarray:
         return np.asarray(self.vectors.reconstruct_batch(ids))
@@ -152,11 +149,11 @@ class IndexReader(SentenceLookups):
     def article_vectors_of(self, rowids: np.ndarray) -> np.ndarray:
         return np.asarray(self.article_vectors.reconstruct_batch(rowids))
 
-    def keyword_sentences(self, words: list[str], k: int) -> dict[int, float]:
-        return self.keywords.top_sentences(terms_of(words), k, self._sentence_terms)
+    def keyword_sentences(self, words: list[str], k: int, where: Filter | None = None) -> dict[int, float]:
+        return self.keywords.top_sentences(terms_of(words), k, self._sentence_terms, self.allowed_sentences(where))
 
-    def keyword_articles(self, words: list[str], k: int) -> dict[int, float]:
-        return self.keywords.top_articles(terms_of(words), k, self._article_terms)
+    def keyword_articles(self, words: list[str], k: int, where: Filter | None = None) -> dict[int, float]:
+        return self.keywords.top_articles(terms_of(words), k, self._article_terms, self.allowed_articles(where))
 
     def _sentence_terms(self, ids: list[int]) -> dict[int, Counted]:
         return self._counted(self._terms_s, ids, lambda wanted: (
@@ -243,3 +240,17 @@ class IndexReader(SentenceLookups):
 
     def close(self) -> None:
         self.db.close()
+
+
+def _dense(index: Any, query: np.ndarray, k: int, only: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest ids (and scores) in a FAISS index, among ``only`` when given: FAISS's id selector
+    restricts the search itself (exact for the flat index, the probed lists for IVF)."""
+    import faiss
+
+    k = min(k, int(index.ntotal) if only is None else int(only.size))
+    if k <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    params = None if only is None else faiss.SearchParameters(sel=faiss.IDSelectorBatch(only.astype(np.int64)))  # type: ignore[call-arg]  # faiss's stubs omit the keyword its SWIG class takes
+    scores, ids = index.search(query, k, params=params)
+    keep = ids[0] >= 0
+    return ids[0][keep], scores[0][keep]

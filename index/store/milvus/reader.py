@@ -12,11 +12,12 @@ import numpy as np
 from citebot.index.errors import IndexCorrupt, IndexMismatch
 from citebot.index.ingest.words import terms_of
 from citebot.index.records import Hit
+from citebot.index.store.base import Filter
 from citebot.index.store.bm25 import TITLE_WEIGHT, idf_coverage
 from citebot.index.store.manifest import Manifest
 from citebot.index.store.milvus.client import INDEX_SEARCH, MAX_LIMIT, Row, ints, pk, strings
 from citebot.index.store.milvus.collections import Collections
-from citebot.index.store.table import SentenceLookups, SentenceTable, TableIndex
+from citebot.index.store.table import ArticleTable, SentenceLookups, SentenceTable, TableIndex
 
 
 class MilvusReader(SentenceLookups):
@@ -37,6 +38,8 @@ class MilvusReader(SentenceLookups):
             raise IndexCorrupt(f"Milvus collection {sentences} at {store.uri} holds {len(table)} sentences, its manifest "
                                f"says {manifest.sentences}; rebuild it with `citebot index build`")
         self._table = TableIndex(table)
+        self._articles = ArticleTable.of(sorted((int(r["rowid"]), *_dated(r["meta"]))
+                                                for r in store.scan(sentences, "articles", ["rowid", "meta"])))
         self._article_count = manifest.articles
         self._df: dict[str, int] | None = None
 
@@ -63,13 +66,27 @@ class MilvusReader(SentenceLookups):
                                 search_params=params, output_fields=fields or [])
         return list(found[0]) if found else []
 
-    def dense_sentences(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        hits = self._search(self.sentences, [query[0].astype(np.float32).tolist()], "vector", min(k, self.sentence_count()))
+    def _where(self, where: Filter | None, key: str) -> str | None:
+        """A Milvus boolean expression on the scalar field ``key`` (a sentence's article, an article's rowid)
+        for the filter: "" without one, None when no article passes."""
+        allowed = self.allowed_articles(where)
+        if allowed is None:
+            return ""
+        return f"{key} in {ints(allowed)}" if allowed.size else None
+
+    def dense_sentences(self, query: np.ndarray, k: int, where: Filter | None = None) -> tuple[np.ndarray, np.ndarray]:
+        expr = self._where(where, "article")
+        if expr is None:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        hits = self._search(self.sentences, [query[0].astype(np.float32).tolist()], "vector", min(k, self.sentence_count()), expr=expr)
         return (np.asarray([int(h["id"]) for h in hits], dtype=np.int64),
                 np.asarray([float(h["distance"]) for h in hits], dtype=np.float32))
 
-    def dense_articles(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        hits = self._search(self.articles, [query[0].astype(np.float32).tolist()], "vector", min(k, self._article_count))
+    def dense_articles(self, query: np.ndarray, k: int, where: Filter | None = None) -> tuple[np.ndarray, np.ndarray]:
+        expr = self._where(where, "rowid")
+        if expr is None:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        hits = self._search(self.articles, [query[0].astype(np.float32).tolist()], "vector", min(k, self._article_count), expr=expr)
         return (np.asarray([pk(h) for h in hits], dtype=np.int64),
                 np.asarray([float(h["distance"]) for h in hits], dtype=np.float32))
 
@@ -97,14 +114,18 @@ class MilvusReader(SentenceLookups):
         hits = self._search(collection, [text], field, k, expr=expr, metric="BM25")
         return {pk(h): abs(float(h["distance"])) for h in hits}
 
-    def keyword_sentences(self, words: list[str], k: int) -> dict[int, float]:
-        return self._bm25(self.sentences, "sparse", self._query_text(words), k)
+    def keyword_sentences(self, words: list[str], k: int, where: Filter | None = None) -> dict[int, float]:
+        expr = self._where(where, "article")
+        return {} if expr is None else self._bm25(self.sentences, "sparse", self._query_text(words), k, expr)
 
-    def keyword_articles(self, words: list[str], k: int) -> dict[int, float]:
+    def keyword_articles(self, words: list[str], k: int, where: Filter | None = None) -> dict[int, float]:
+        expr = self._where(where, "rowid")
+        if expr is None:
+            return {}
         text = self._query_text(words)
         wide = min(max(10 * k, 200), MAX_LIMIT)
-        body = self._bm25(self.articles, "body_sparse", text, wide)
-        title = self._bm25(self.articles, "title_sparse", text, wide)
+        body = self._bm25(self.articles, "body_sparse", text, wide, expr)
+        title = self._bm25(self.articles, "title_sparse", text, wide, expr)
         total = {r: body.get(r, 0.0) + TITLE_WEIGHT * title.get(r, 0.0) for r in set(body) | set(title)}
         return dict(sorted(total.items(), key=lambda kv: -kv[1])[:k])
 
@@ -175,3 +196,9 @@ class MilvusReader(SentenceLookups):
 
     def close(self) -> None:
         pass
+
+
+def _dated(meta: str) -> tuple[str | None, str | None]:
+    """An article row's (published, source) from its metadata JSON."""
+    fields = json.loads(meta)
+    return fields.get("published"), fields.get("source")
