@@ -212,14 +212,14 @@ class Answerer:
         self.reranker = reranker
 
     def ask(self, question: str, top_k: int | None = None, *, as_of: date | None = None, since: date | None = None,
-            until: date | None = None, sources: Sequence[str] = ()) -> Result:
+            until: date | None = None, sources: Sequence[str] = (), literal: bool = False) -> Result:
         """Answer ``question`` from the articles it is about: those between ``since`` and ``until`` and from
         ``sources`` when given, or as its own words say ("this week", "from Reuters"; resolved against
-        ``as_of``, today when not given)."""
+        ``as_of``, today when not given; ``literal``: the words are only searched, never taken as filters)."""
         text = validate_question(question, self.max_question_chars)
         language = detect_language(text)
         k = top_k or self.top_k
-        scope, searched = scope_of(text, self.reader.outlets(), as_of or date.today(), since, until, sources)
+        scope, searched = scope_of(text, self.reader.outlets(), as_of or date.today(), since, until, sources, literal)
         where = scope.where or None
         if where is not None and not self.allowed(where).size:
             if scope.phrase and not scope.where.sources and self.reader.date_span() is None:

@@ -63,7 +63,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             continue
         try:
             result = answerer.ask(question, top_k=args.top_k, as_of=args.as_of or settings.as_of, since=args.since,
-                                  until=args.until, sources=args.source)
+                                  until=args.until, sources=args.source, literal=args.literal)
         except QuestionError as exc:
             failed += 1
             if args.json:

@@ -93,6 +93,8 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--until", type=iso_date, default=None, metavar="YYYY-MM-DD", help="only articles published on or before")
     ask.add_argument("--source", action="append", default=[], metavar="OUTLET",
                      help="only articles from this outlet (repeatable; matched to the outlets the index holds)")
+    ask.add_argument("--literal", action="store_true",
+                     help="search the question's words as they are: no time phrase or outlet in it becomes a filter")
     ask.add_argument("--as-of", type=iso_date, default=None, metavar="YYYY-MM-DD",
                      help="the date 'this week', 'yesterday', 'in August' are read against (default $CITEBOT_AS_OF or today)")
 

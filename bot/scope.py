@@ -96,8 +96,12 @@ def named_outlet(question: str, outlets: Sequence[str]) -> tuple[str | None, str
 
 
 def scope_of(question: str, outlets: Sequence[str], as_of: date, since: date | None = None, until: date | None = None,
-             sources: Sequence[str] = ()) -> tuple[Scope, str]:
-    """The question's scope and the text to search (tokens and phrases taken as filters cut out)."""
+             sources: Sequence[str] = (), literal: bool = False) -> tuple[Scope, str]:
+    """The question's scope and the text to search (tokens and phrases taken as filters cut out; ``literal``:
+    only the explicit dates and sources, the question's words left as they are)."""
+    if literal:
+        matched, unknown = match_outlets(sources, outlets) if sources else ((), ())
+        return Scope(Filter(since, until, matched), None, unknown), question
     asked = list(sources)
     text = question
     for m in list(TOKEN.finditer(question)):

@@ -135,3 +135,13 @@ def test_a_slack_thread_question_reads_this_week_against_the_message_date(tmp_pa
     text = json.dumps(blocks)
     assert "Articles since Mon 4 Aug 2025" in text and "rose to 31" in text
     assert FAKE_MODEL
+
+
+def test_literal_questions_take_no_filter_from_their_words(story) -> None:  # type: ignore[no-untyped-def]
+    literal = story.answerer().ask("What was the bridge collapse death toll yesterday?", as_of=THU, literal=True)
+    assert literal.filters is None  # searched as written, nothing filtered: every day's report can answer
+    assert {"toll-0804", "toll-0806", "toll-0807"} <= set(cited(literal))
+    scoped = story.answerer().ask("What was the bridge collapse death toll yesterday?", as_of=THU)
+    assert scoped.filters is not None and cited(scoped) == ["toll-0806"]
+    both = story.answerer().ask("bridge death toll this week", as_of=THU, literal=True, sources=["Reuters"])
+    assert both.filters is not None and both.filters["phrase"] is None and set(cited(both)) <= {"toll-0804", "toll-0807"}
