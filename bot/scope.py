@@ -85,14 +85,20 @@ def named_outlet(question: str, outlets: Sequence[str]) -> tuple[str | None, str
     """An outlet the index holds, named in the question as a source, and the question to search: "... from
     Reuters", "according to the Baltic Ledger" (the words are cut out), "what did Reuters report" (kept)."""
     for outlet in sorted(outlets, key=len, reverse=True):
-        name = r"(?:the\s+)?" + re.escape(outlet) + r"(?!\w)"
+        name = r"(?:the\s+)?(?P<name>" + re.escape(outlet) + r")(?!\w)"
         m = re.search(r"\s*\b(?:from|by|according to|in)\s+" + name, question, re.I)
-        if m:
+        if m and capitalised(m.group("name")):
             rest = question[: m.start()] + question[m.end():]
             return outlet, re.sub(r"\s+([?.!,])", r"\1", " ".join(rest.split()))
-        if re.search(r"\bdid\s+" + name + r"\s+(?:report|say|write|publish)", question, re.I):
+        m = re.search(r"\bdid\s+" + name + r"\s+(?:report|say|write|publish)", question, re.I)
+        if m and capitalised(m.group("name")):
             return outlet, question
     return None, question
+
+
+def capitalised(name: str) -> bool:
+    """Written as a name: each word starts with a capital ("in the week" does not name the outlet The Week)."""
+    return all(word[0].isupper() for word in name.split() if word[0].isalpha())
 
 
 def scope_of(question: str, outlets: Sequence[str], as_of: date, since: date | None = None, until: date | None = None,

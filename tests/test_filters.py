@@ -145,3 +145,14 @@ def test_literal_questions_take_no_filter_from_their_words(story) -> None:  # ty
     assert scoped.filters is not None and cited(scoped) == ["toll-0806"]
     both = story.answerer().ask("bridge death toll this week", as_of=THU, literal=True, sources=["Reuters"])
     assert both.filters is not None and both.filters["phrase"] is None and set(cited(both)) <= {"toll-0804", "toll-0807"}
+
+
+def test_outlets_are_named_as_names_and_matched_as_the_index_holds_them() -> None:
+    from citebot.bot.scope import match_outlets, named_outlet
+
+    outlets = ["Reuters", "THE WEEK", "Baltic Ledger", "Press Trust of India"]
+    assert named_outlet("What happened in the week before the vote?", outlets) == (None, "What happened in the week before the vote?")
+    assert named_outlet("What did The Week say about the vote?", outlets) == ("THE WEEK", "What did The Week say about the vote?")
+    assert named_outlet("What was the toll according to the Baltic Ledger?", outlets) == ("Baltic Ledger", "What was the toll?")
+    assert match_outlets(["pti", "ledger", "baltic ledger", "REUTERS"], outlets) == (
+        ("Press Trust of India", "Baltic Ledger", "Reuters"), ("ledger",))
