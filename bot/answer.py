@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 
 import numpy as np
 
+from citebot.bot import timeline
 from citebot.bot.confidence import confidence, default_threshold
 from citebot.bot.language import detect as detect_language
 from citebot.bot.scope import Scope, scope_of
@@ -72,6 +73,7 @@ class Answer:
     context: Context = field(default_factory=Context)
     rerank: float | None = None  # the reranker's logit for the first citation's sentence ("it answers")
     retrieval: float | None = None  # the hybrid retrieval score before reranking
+    as_of: str | None = None  # "as of 7 Aug 2025 (Reuters)": the newest report of a value that changed over time
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ class Result:
     language: str = "en"  # the question's language (bot/language.py); only English questions are answered
     notice: str | None = None  # why there is no answer, when it is not that the articles do not answer
     filters: dict[str, object] | None = None  # the dates and outlets the question was limited to (bot/scope.py)
+    timeline: list[dict[str, object]] = field(default_factory=list)  # the first answer's fact over time, newest first
+    conflict: list[dict[str, object]] = field(default_factory=list)  # same-day sources that disagree (bot/timeline.py)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -235,18 +239,22 @@ class Answerer:
             retrieved.signals.update(evidence_signals(self.reader, searched, retrieved))
             if self.reranker.answerability is not None:
                 retrieved.signals["answerable"] = answerable(self.reader, self.reranker.answerability, searched, retrieved)
-        groups = [[retrieved.hits[i] for i in members] for members in group(retrieved)[:k]]
+        members = group(retrieved)[:k]
+        groups = [[retrieved.hits[i] for i in m] for m in members]
         contexts = self.reader.contexts([hits[0].sentence_id for hits in groups])
         answers = [Answer(hits[0].text, round(hits[0].score, 4), citations_for(hits), len({h.article_id for h in hits}),
                           Context(*context), _rounded(hits[0].extra.get("rerank")), _rounded(hits[0].extra.get("retrieval")))
                    for hits, context in zip(groups, contexts, strict=True)]
+        answers, history, disagree = over_time(answers, retrieved.vectors[[m[0] for m in members]] if members else retrieved.vectors[:0],
+                                               searched)
         conf = round(confidence(retrieved.signals), 4)
         signals = {k: round(float(v), 4) for k, v in retrieved.signals.items()}
         filters = scope.to_dict() if where is not None else None
         if not language.english:  # the models read English: show what is closest, answer nothing
             return Result(text, True, conf, answers, signals, self.reader.manifest.generation, language.code, language.notice(),
-                          filters)
-        return Result(text, conf < self.abstain_below, conf, answers, signals, self.reader.manifest.generation, filters=filters)
+                          filters, history, disagree)
+        return Result(text, conf < self.abstain_below, conf, answers, signals, self.reader.manifest.generation, filters=filters,
+                      timeline=history, conflict=disagree)
 
     def allowed(self, where: Filter) -> np.ndarray:
         allowed = self.reader.allowed_articles(where)
@@ -264,6 +272,22 @@ class Answerer:
                     else " (its articles have no dates)")
             notice = f"No articles {scope.label()} in the index{held}."
         return Result(question, True, 0.0, [], {}, self.reader.manifest.generation, notice=notice, filters=scope.to_dict())
+
+
+def over_time(answers: list[Answer], vectors: np.ndarray, question: str
+              ) -> tuple[list[Answer], list[dict[str, object]], list[dict[str, object]]]:
+    """The answers with the newest report of a changing value first (marked "as of"), the first answer's
+    fact over time (newest first) and same-day disagreements (bot/timeline.py)."""
+    entries = timeline.build([a.text for a in answers], vectors, [[(c.published, c.source) for c in a.citations] for a in answers],
+                             timeline.asks_about_now(question))
+    if not entries:
+        return answers, [], []
+    order = timeline.newest_first(list(range(len(answers))), entries, question)
+    newest = entries[0].answer
+    reordered = [replace(answers[i], as_of=timeline.as_of_label(entries[0])) if i == newest else answers[i] for i in order]
+    history: list[dict[str, object]] = [{"value": e.value, "published": e.published, "source": e.source, "text": e.text}
+                                        for e in entries]
+    return reordered, history, timeline.conflicts(entries)
 
 
 def _rounded(value: object) -> float | None:

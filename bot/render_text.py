@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import textwrap
+from datetime import date
 from pathlib import PurePath
 from typing import TextIO
 
@@ -59,10 +60,32 @@ def render_answer(n: int, answer: Answer, width: int, color: bool) -> list[str]:
             lines.append(dim(wrap(f"{label}: {text}", width, "    \u00b7 ", "      ")))
     for c in answer.citations:
         lines.append(wrap(cite(c), width, "    \u2014 ", "      "))
+    if answer.as_of:
+        lines.append(wrap(answer.as_of + ": the newest report of a figure that changed", width, "    ", "    "))
     sources = f"reported by {answer.sources} sources \u00b7 " if answer.sources > 1 else ""
     scores = f"score {answer.score:.2f}" + (f" \u00b7 reranker {answer.rerank:+.1f}" if answer.rerank is not None else "")
     lines += [wrap(f"{sources}{scores}", width, "    ", "    "), ""]
     return lines
+
+
+def short_day(iso: object) -> str:
+    day = date.fromisoformat(str(iso))
+    return f"{day.day} {day:%b %Y}"
+
+
+def over_time_lines(result: Result, width: int) -> list[str]:
+    """'Reported values, newest first: 31 (Reuters, 7 Aug 2025); 25 (...)' and same-day disagreements."""
+    lines = []
+    if result.timeline:
+        reported = "; ".join(f"{e['value']} ({', '.join(str(p) for p in (e['source'], short_day(e['published'])) if p)})"
+                             for e in result.timeline)
+        lines.append(wrap(f"Reported values, newest first: {reported}", width, "", "   "))
+    for c in result.conflict:
+        sources = c["sources"] if isinstance(c["sources"], list) else []
+        values = c["values"] if isinstance(c["values"], list) else []
+        said = " vs ".join(f"{v} ({s})" for v, s in zip(values, sources, strict=True))
+        lines.append(wrap(f"Sources disagree on {short_day(c['published'])}: {said}", width, "", "   "))
+    return lines + ([""] if lines else [])
 
 
 def render(result: Result, width: int = DEFAULT_WIDTH, color: bool = False) -> str:
@@ -76,6 +99,7 @@ def render(result: Result, width: int = DEFAULT_WIDTH, color: bool = False) -> s
             lines += ["Closest matches:", ""]
     for n, answer in enumerate(result.answers, start=1):
         lines += render_answer(n, answer, width, color)
+    lines += over_time_lines(result, width)
     if not result.abstained and result.answers:
         lines.append(f"confidence {result.confidence:.2f}")
     return "\n".join(lines).rstrip() + "\n"

@@ -156,3 +156,30 @@ def test_outlets_are_named_as_names_and_matched_as_the_index_holds_them() -> Non
     assert named_outlet("What was the toll according to the Baltic Ledger?", outlets) == ("Baltic Ledger", "What was the toll?")
     assert match_outlets(["pti", "ledger", "baltic ledger", "REUTERS"], outlets) == (
         ("Press Trust of India", "Baltic Ledger", "Reuters"), ("ledger",))
+
+
+def test_a_figure_that_changed_is_shown_newest_first_with_its_history(story) -> None:  # type: ignore[no-untyped-def]
+    from citebot.bot.render_text import render
+
+    result = story.answerer().ask("What is the death toll from the Harbour Bridge collapse?", as_of=THU)
+    assert [e["value"] for e in result.timeline] == ["31", "25", "12"]  # newest first
+    assert [e["source"] for e in result.timeline] == ["Reuters", "Press Trust of India", "Reuters"]
+    assert "31" in result.answers[0].text and result.answers[0].as_of == "as of 7 Aug 2025 (Reuters)"
+    assert result.conflict == []  # one value a day
+    text = render(result)
+    assert "Reported values, newest first: 31 (Reuters, 7 Aug 2025); 25 (Press Trust of India, 6 Aug 2025)" in " ".join(text.split())
+
+
+def test_sources_of_the_same_day_that_disagree_are_flagged(stores: Stores) -> None:
+    store = stores.open()
+    same_day = articles() + [make_article("The death toll from the Harbour Bridge collapse rose to 27, officials said.", None,
+                                          id="toll-0806-ani", source="Asian News International", published="2025-08-06")]
+    store.write(HashEmbedder(256), same_day, fresh=True)
+    result = stores.service(store).answerer().ask("What is the death toll from the Harbour Bridge collapse?", as_of=THU)
+    assert result.conflict and result.conflict[0]["published"] == "2025-08-06"
+    assert set(result.conflict[0]["values"]) == {"25", "27"}  # type: ignore[arg-type]
+
+
+def test_an_old_article_that_alone_answers_keeps_its_place(story) -> None:  # type: ignore[no-untyped-def]
+    result = story.answerer().ask("What did engineers warn about the Harbour Bridge cables?", as_of=THU)
+    assert result.answers[0].citations[0].article_id == "bridge-0701" and not result.timeline

@@ -16,6 +16,7 @@ from typing import Any
 
 from citebot.bot.answer import Citation, Result
 from citebot.bot.dates import annotate
+from citebot.bot.render_text import over_time_lines
 from citebot.index.ingest.words import STOPWORDS
 
 MAX_BLOCKS = 50
@@ -127,6 +128,8 @@ def answer_blocks(result: Result, *, feedback: bool = True, share: bool = False,
         same = [n for c, n in zip(answer.citations, refs, strict=True) if c.verbatim]
         if len(same) > 1:
             extra += " \u00b7 _" + "".join(f"[{n}]" for n in same) + " same wording (wire copy)_"
+        if answer.as_of:
+            extra += f" \u00b7 *{escape(answer.as_of)}*"
         text = annotate(answer.text, answer.citations[0].published if answer.citations else None)
         quote = truncate(highlight(text, result.question), MAX_TEXT - 2 - len(marks) - len(extra))
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f">{quote}\n{marks}{extra}"}})
@@ -134,6 +137,10 @@ def answer_blocks(result: Result, *, feedback: bool = True, share: bool = False,
         if around:
             context = " \u2026 ".join(escape(t) for t in around)
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(f"_{context}_", MAX_TEXT)}]})
+    history = over_time_lines(result, 10_000)
+    if history:
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": truncate(escape(" ".join(history)), MAX_TEXT)}]})
     if cited:
         lines = [citation_line(n, c) for n, c in enumerate(cited, start=1)]
         blocks.append({"type": "context", "elements": [

@@ -1,0 +1,110 @@
+"""How a reported figure changed across dated sources, and where sources of the same day disagree.
+
+Answers are groups of sentences that state the same fact (bot/answer.py: same figures, close in
+meaning). Two answers state the same fact with different values when their sentences are very close
+in meaning but give other figures ("the toll rose to 25" / "the toll rose to 31"). Such answers form
+a timeline, newest first, each value with its outlet and date; two of them dated the same day from
+different outlets are a conflict. When a timeline exists, or the question asks about the present
+("latest", "current", "now", "still", "so far"), the newest of the related answers is put first and
+reads "as of <date> (<outlet>)". An answer with no related answer keeps its place: an old article
+that alone answers still answers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+SAME_FACT_COSINE = 0.75  # lead sentences this close in meaning, with other figures, report one fact's values
+PRESENT = re.compile(r"\b(?:latest|current(?:ly)?|now|still|so far|to date|most recent|as of|at present|presently|today)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Entry:
+    answer: int  # the answer's position (before any reordering)
+    value: str  # the figures that set it apart from the other entries ("31")
+    published: str  # ISO date
+    source: str | None
+    text: str
+
+
+NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+
+
+def _values(text: str, names: bool) -> list[str]:
+    """The figures a sentence states; with ``names``, the names it gives when it states no figure (an office
+    that changed hands)."""
+    figures = [n.replace(",", "") for n in NUMBER.findall(text)]
+    return figures or ([m.group(0) for m in NAME.finditer(text)] if names else [])
+
+
+def _dated(citations: list[tuple[str | None, str | None]]) -> tuple[str, str | None] | None:
+    """The newest (published, source) among an answer's citations, None when none is dated."""
+    dated = [(p[:10], s) for p, s in citations if p]
+    return max(dated, key=lambda d: d[0]) if dated else None
+
+
+def build(texts: list[str], vectors: np.ndarray, citations: list[list[tuple[str | None, str | None]]],
+          present: bool = False) -> list[Entry]:
+    """The timeline of the first answer's fact, newest first: the answers related to it (the first one
+    included) that are dated and give other figures (or, for a question about the present, other names).
+    Empty when the first answer has no such relative. ``texts``, ``vectors`` (unit length) and ``citations``
+    ((published, source) each) are the answers', in rank order."""
+    if len(texts) < 2:
+        return []
+    values = [set(_values(t, present)) for t in texts]
+    if not values[0]:
+        return []
+    similar = vectors @ vectors[0]
+    related = [i for i in range(len(texts)) if i == 0 or (similar[i] >= SAME_FACT_COSINE and values[i] not in (set(), values[0]))]
+    if len(related) < 2:
+        return []
+    shared = set.intersection(*(values[i] for i in related))
+    entries = []
+    for i in related:
+        when = _dated(citations[i])
+        value = ", ".join(dict.fromkeys(f for f in _values(texts[i], present) if f not in shared))
+        if when is not None and value:
+            entries.append(Entry(i, value, when[0], when[1], texts[i]))
+    if len({e.value for e in entries}) < 2:
+        return []
+    return sorted(entries, key=lambda e: (e.published, -e.answer), reverse=True)
+
+
+def conflicts(entries: list[Entry]) -> list[dict[str, object]]:
+    """Same-day entries from different outlets that give different values."""
+    by_day: dict[str, list[Entry]] = {}
+    for e in entries:
+        by_day.setdefault(e.published, []).append(e)
+    out: list[dict[str, object]] = []
+    for day, same in sorted(by_day.items(), reverse=True):
+        if len({e.value for e in same}) > 1 and len({e.source for e in same}) > 1:
+            out.append({"published": day, "values": [e.value for e in same], "sources": [e.source for e in same]})
+    return out
+
+
+def newest_first(order: list[int], entries: list[Entry], question: str) -> list[int]:
+    """The answers' order with the newest timeline entry moved to the place of the best-ranked one (when a
+    timeline exists, or the question asks about the present)."""
+    if not entries:
+        return order
+    newest = entries[0].answer
+    first_related = min(e.answer for e in entries)
+    if newest == first_related:
+        return order
+    moved = [i for i in order if i != newest]
+    moved.insert(moved.index(first_related), newest)
+    return moved
+
+
+def as_of_label(entry: Entry) -> str:
+    day = date.fromisoformat(entry.published)
+    return f"as of {day.day} {day:%b %Y}" + (f" ({entry.source})" if entry.source else "")
+
+
+def asks_about_now(question: str) -> bool:
+    return bool(PRESENT.search(question))
