@@ -89,6 +89,7 @@ class Result:
     filters: dict[str, object] | None = None  # the dates and outlets the question was limited to (bot/scope.py)
     timeline: list[dict[str, object]] = field(default_factory=list)  # the first answer's fact over time, newest first
     conflict: list[dict[str, object]] = field(default_factory=list)  # same-day sources that disagree (bot/timeline.py)
+    caution: str | None = None  # the question names a date the answers do not match (bot/timeline.py)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -253,8 +254,10 @@ class Answerer:
         if not language.english:  # the models read English: show what is closest, answer nothing
             return Result(text, True, conf, answers, signals, self.reader.manifest.generation, language.code, language.notice(),
                           filters, history, disagree)
+        caution = timeline.date_caution(searched, [(" ".join(t for t in (a.context.before, a.text, a.context.after) if t),
+                                                     [c.published for c in a.citations]) for a in answers[:3]])
         return Result(text, conf < self.abstain_below, conf, answers, signals, self.reader.manifest.generation, filters=filters,
-                      timeline=history, conflict=disagree)
+                      timeline=history, conflict=disagree, caution=caution)
 
     def allowed(self, where: Filter) -> np.ndarray:
         allowed = self.reader.allowed_articles(where)

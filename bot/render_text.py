@@ -100,6 +100,8 @@ def render(result: Result, width: int = DEFAULT_WIDTH, color: bool = False) -> s
     for n, answer in enumerate(result.answers, start=1):
         lines += render_answer(n, answer, width, color)
     lines += over_time_lines(result, width)
+    if result.caution and result.answers:
+        lines += [wrap(result.caution, width), ""]
     if not result.abstained and result.answers:
         lines.append(f"confidence {result.confidence:.2f}")
     return "\n".join(lines).rstrip() + "\n"

@@ -108,3 +108,29 @@ def as_of_label(entry: Entry) -> str:
 
 def asks_about_now(question: str) -> bool:
     return bool(PRESENT.search(question))
+
+
+YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+MONTH_YEAR = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\s+"
+                        r"(1[5-9]\d\d|20\d\d)\b")
+
+
+def date_caution(question: str, answers: list[tuple[str, list[str | None]]]) -> str | None:
+    """When the question names a year (or a month of a year) that neither the top answers' text (the
+    sentence and its neighbours) nor their articles' dates match, a line saying so and which dates the
+    answers' articles have: "The answers do not mention March 2025; their articles are dated 12 Mar
+    2026." ``answers``: (text around the answer, its citations' ISO dates) of the top answers."""
+    named = [f"{m.group(1)} {m.group(2)}" for m in MONTH_YEAR.finditer(question)] or YEAR.findall(question)
+    if not named or not answers:
+        return None
+    for text, published in answers:
+        for name in named:
+            year = name[-4:]
+            if name in text or (name == year and year in text) or any(p and p.startswith(year) and (name == year or
+                                                                       date.fromisoformat(p[:10]).strftime("%B %Y") == name)
+                                                                       for p in published):
+                return None
+    dates = sorted({p[:10] for _, published in answers for p in published if p})
+    held = ("; their articles are dated " + ", ".join(f"{date.fromisoformat(d).day} {date.fromisoformat(d):%b %Y}" for d in dates[:4])
+            + (" and later" if len(dates) > 4 else "")) if dates else ""
+    return f"The answers do not mention {' or '.join(dict.fromkeys(named))}{held}."

@@ -183,3 +183,18 @@ def test_sources_of_the_same_day_that_disagree_are_flagged(stores: Stores) -> No
 def test_an_old_article_that_alone_answers_keeps_its_place(story) -> None:  # type: ignore[no-untyped-def]
     result = story.answerer().ask("What did engineers warn about the Harbour Bridge cables?", as_of=THU)
     assert result.answers[0].citations[0].article_id == "bridge-0701" and not result.timeline
+
+
+def test_a_date_the_answers_do_not_match_is_said(sample_index: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from citebot.bot.answer import Answerer
+    from citebot.bot.render_text import render
+    from citebot.index.store.local.reader import IndexReader
+
+    answerer = Answerer(IndexReader.open(sample_index), embedder)
+    march_2025 = answerer.ask("What did Estonia and Norway agree at their March 2025 meeting?")
+    assert march_2025.caution is not None and march_2025.caution.startswith("The answers do not mention March 2025; their articles are dated")
+    assert "Mar 2026" in march_2025.caution and march_2025.caution in " ".join(render(march_2025).split())
+    march_2026 = answerer.ask("What did Estonia and Norway agree at their March 2026 meeting?")
+    assert march_2026.caution is None  # the articles' dates match
+    undated = answerer.ask("What did Estonia and Norway agree about the cable?")
+    assert undated.caution is None  # no date asked about

@@ -137,7 +137,7 @@ def answer_blocks(result: Result, *, feedback: bool = True, share: bool = False,
         if around:
             context = " \u2026 ".join(escape(t) for t in around)
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(f"_{context}_", MAX_TEXT)}]})
-    history = over_time_lines(result, 10_000)
+    history = over_time_lines(result, 10_000) + ([result.caution] if result.caution and result.answers else [])
     if history:
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": truncate(escape(" ".join(history)), MAX_TEXT)}]})
