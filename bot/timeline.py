@@ -32,7 +32,7 @@ class Entry:
     text: str
 
 
-NAME = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
 
 
 def _values(text: str, names: bool) -> list[str]:
