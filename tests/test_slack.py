@@ -214,3 +214,13 @@ def test_socket_mode_mention_command_and_ack(fake: FakeSlack, index_dir: Path) -
         fake.send_envelope("slash_commands", slash("who brokered the agreement?", fake))
         assert "Lund" in payload_text(fake.wait_calls("chat.postEphemeral")[0])
         assert bot.state is not None
+
+
+def test_a_question_limited_by_its_words_reads_this_week_against_the_message(bot: Bot, fake: FakeSlack) -> None:
+    # Friday 13 March 2026: "this week" is Monday 9 to Friday 13 March, when the sample articles are dated
+    assert bot.post_event(mention("who co-chaired the session this week?", ts="1773403200.000100"), event_id="EvWeek") == 200
+    text = payload_text(fake.wait_calls("chat.postMessage")[0])
+    assert "Articles since Mon 9 Mar 2026" in text and "Tamm" in text
+    assert bot.post_event(mention("who co-chaired the session? source:\"Le Monde\"", ts="1773403300.000100"), event_id="EvSrc") == 200
+    calls = fake.wait_calls("chat.postMessage", 2)
+    assert "No articles from Le Monde in the index" in payload_text(calls[1])
