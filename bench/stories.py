@@ -81,7 +81,7 @@ STORIES = [
     Story("price", "What is the latest price of Nordmark's benchmark electricity?", "Wholesale electricity in Nordmark cost {v} euros per megawatt hour, the exchange said.",
           ("92", "118", "101", "87"), (W[5], W[5], W[0], W[5]), date(2025, 12, 1), (7, 7, 7), "Cold weather raised demand for heating."),
     Story("injured", "How many people were injured in the Strandvik train derailment?", "{v} people were injured in the Strandvik train derailment, the railway said.",
-          ("12", "19", "23"), (W[2], W[1], W[2]), date(2025, 8, 14), (0, 1), "The line will stay closed for a week."),
+          ("12", "19", "23"), (W[2], W[2], W[1]), date(2025, 8, 14), (0, 1), "The line will stay closed for a week."),
     Story("seats", "How many seats did the Green Alliance win in the Vesterlund election?", "The Green Alliance won {v} seats in the Vesterlund election, according to the count.",
           ("18", "21", "22"), (W[1], W[1], W[0]), date(2025, 9, 21), (0, 1), "Counting continued overnight in the capital."),
 ]
@@ -110,6 +110,7 @@ def last_day(s: Story) -> date:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None, help="CITEBOT_MODEL for the index (default: the default model)")
+    ap.add_argument("--verbose", action="store_true", help="print each story's first answer and timeline")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "stories.jsonl"
@@ -126,12 +127,15 @@ def main() -> None:
                                    capture_output=True, text=True, check=True)
             result = json.loads(asked.stdout)
             first = result["answers"][0]["text"] if result.get("answers") else ""
-            newest = s.values[-1]
-            latest += newest in first and not any(v in first for v in s.values[:-1] if v not in newest)
+            newest = {s.values[-1], *((s.disagree[1],) if s.disagree else ())}  # the last day's values (two when they disagree)
+            latest += any(v in first for v in newest) and not any(v in first for v in s.values[:-1] if v not in newest)
             values = {e["value"] for e in result.get("timeline", [])}
             wanted = {v.replace(",", "") for v in (*s.values, *((s.disagree[1],) if s.disagree else ()))}
             shown.append(len(values & wanted) / len(wanted))
             complete += values >= wanted
+            if args.verbose:
+                print(f"{s.key}: first answer {first!r}; timeline {[e['value'] for e in result.get('timeline', [])]}; "
+                      f"conflict {result.get('conflict')}")
             if s.disagree:
                 found_conflicts += bool(result.get("conflict"))
             else:

@@ -281,8 +281,11 @@ def over_time(answers: list[Answer], vectors: np.ndarray, question: str
               ) -> tuple[list[Answer], list[dict[str, object]], list[dict[str, object]]]:
     """The answers with the newest report of a changing value first (marked "as of"), the first answer's
     fact over time (newest first) and same-day disagreements (bot/timeline.py)."""
+    present = timeline.asks_about_now(question)
     entries = timeline.build([a.text for a in answers], vectors, [[(c.published, c.source) for c in a.citations] for a in answers],
-                             timeline.asks_about_now(question))
+                             present)
+    if not entries and present and answers:
+        return within_first(answers)
     if not entries:
         return answers, [], []
     order = timeline.newest_first(list(range(len(answers))), entries, question)
@@ -291,6 +294,22 @@ def over_time(answers: list[Answer], vectors: np.ndarray, question: str
     history: list[dict[str, object]] = [{"value": e.value, "published": e.published, "source": e.source, "text": e.text}
                                         for e in entries]
     return reordered, history, timeline.conflicts(entries)
+
+
+def within_first(answers: list[Answer]) -> tuple[list[Answer], list[dict[str, object]], list[dict[str, object]]]:
+    """For a question about the present: when the first answer's citations (close enough in meaning to be
+    grouped) give other values on other dates ("Anna Berg is the chief executive" / "Lars Holm is ..."), the
+    newest citation leads the answer, marked "as of", and the values form the timeline."""
+    first = answers[0]
+    entries = timeline.build_from_citations([(c.text or first.text, c.published, c.source) for c in first.citations])
+    if not entries:
+        return answers, [], []
+    newest = first.citations[entries[0].answer]
+    citations = sorted(first.citations, key=lambda c: c.published or "", reverse=True)
+    lead = replace(first, text=newest.text or first.text, citations=citations, as_of=timeline.as_of_label(entries[0]))
+    history: list[dict[str, object]] = [{"value": e.value, "published": e.published, "source": e.source, "text": e.text}
+                                        for e in entries]
+    return [lead, *answers[1:]], history, timeline.conflicts(entries)
 
 
 def _rounded(value: object) -> float | None:

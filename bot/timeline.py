@@ -75,6 +75,23 @@ def build(texts: list[str], vectors: np.ndarray, citations: list[list[tuple[str 
     return sorted(entries, key=lambda e: (e.published, -e.answer), reverse=True)
 
 
+def build_from_citations(cited: list[tuple[str, str | None, str | None]]) -> list[Entry]:
+    """A timeline from one answer's citations ((sentence, published, source) each) when they give other
+    names or figures on other dates; newest first, empty otherwise."""
+    values = [set(_values(text, True)) for text, _, _ in cited]
+    if len(cited) < 2 or not all(values):
+        return []
+    shared = set.intersection(*values)
+    entries = []
+    for n, (text, published, source) in enumerate(cited):
+        value = ", ".join(dict.fromkeys(v for v in _values(text, True) if v not in shared))
+        if published and value:
+            entries.append(Entry(n, value, published[:10], source, text))
+    if len({e.value for e in entries}) < 2 or len({e.published for e in entries}) < 2:
+        return []
+    return sorted(entries, key=lambda e: (e.published, -e.answer), reverse=True)
+
+
 def conflicts(entries: list[Entry]) -> list[dict[str, object]]:
     """Same-day entries from different outlets that give different values."""
     by_day: dict[str, list[Entry]] = {}

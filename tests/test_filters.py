@@ -199,3 +199,18 @@ def test_a_date_the_answers_do_not_match_is_said(sample_index: Path, embedder) -
     assert march_2026.caution is None  # the articles' dates match
     undated = answerer.ask("What did Estonia and Norway agree about the cable?")
     assert undated.caution is None  # no date asked about
+
+
+def test_who_holds_an_office_now_is_answered_from_the_newest_report(stores: Stores) -> None:
+    store = stores.open()
+    store.write(HashEmbedder(256), [
+        make_article("Anna Berg is the chief executive of Harbour Lines, the company said.", None, id="ceo-1",
+                     source="Nordic Wire", published="2025-01-20"),
+        make_article("Lars Holm is the chief executive of Harbour Lines, the company said.", None, id="ceo-2",
+                     source="Reuters", published="2025-05-20"),
+    ], fresh=True)
+    now = stores.service(store).answerer().ask("Who is the current chief executive of Harbour Lines?", as_of=date(2025, 6, 1))
+    assert "Lars Holm" in now.answers[0].text and now.answers[0].as_of == "as of 20 May 2025 (Reuters)"
+    assert [e["value"] for e in now.timeline] == ["Lars Holm", "Anna Berg"]
+    then = stores.service(store).answerer().ask("Who was the chief executive of Harbour Lines?", as_of=date(2025, 6, 1))
+    assert then.answers[0].as_of is None  # not asked about the present: the ranking stands
