@@ -20,6 +20,8 @@ import numpy as np
 
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 SAME_FACT_COSINE = 0.75  # lead sentences this close in meaning, with other figures, report one fact's values
+SAME_WORDS = 0.6  # or this share of their words in common once the values are left out (the same sentence, other values)
+WORDS = re.compile(r"[a-z]+")
 PRESENT = re.compile(r"\b(?:latest|current(?:ly)?|now|still|so far|to date|most recent|as of|at present|presently|today)\b", re.I)
 
 
@@ -42,6 +44,17 @@ def _values(text: str, names: bool) -> list[str]:
     return figures or ([m.group(0) for m in NAME.finditer(text)] if names else [])
 
 
+def _same_words(a: str, a_values: set[str], b: str, b_values: set[str]) -> float:
+    """Jaccard of two sentences' words once their values are left out: the same report with other values."""
+    def words(text: str, values: set[str]) -> set[str]:
+        for v in values:
+            text = text.replace(v, " ")
+        return set(WORDS.findall(text.lower()))
+
+    wa, wb = words(a, a_values), words(b, b_values)
+    return len(wa & wb) / len(wa | wb) if wa | wb else 0.0
+
+
 def _dated(citations: list[tuple[str | None, str | None]]) -> tuple[str, str | None] | None:
     """The newest (published, source) among an answer's citations, None when none is dated."""
     dated = [(p[:10], s) for p, s in citations if p]
@@ -60,7 +73,8 @@ def build(texts: list[str], vectors: np.ndarray, citations: list[list[tuple[str 
     if not values[0]:
         return []
     similar = vectors @ vectors[0]
-    related = [i for i in range(len(texts)) if i == 0 or (similar[i] >= SAME_FACT_COSINE and values[i] not in (set(), values[0]))]
+    related = [i for i in range(len(texts)) if i == 0 or (values[i] not in (set(), values[0]) and (
+        similar[i] >= SAME_FACT_COSINE or _same_words(texts[0], values[0], texts[i], values[i]) >= SAME_WORDS))]
     if len(related) < 2:
         return []
     shared = set.intersection(*(values[i] for i in related))

@@ -23,7 +23,7 @@ STAGES = [
     ("citebot.index.search",),
     ("citebot.index.lifecycle",),
     ("citebot.bot.answer", "citebot.bot.confidence", "citebot.bot.config", "citebot.bot.service", "citebot.bot.language",
-     "citebot.bot.dates", "citebot.bot.logs", "citebot.bot.render_text"),
+     "citebot.bot.dates", "citebot.bot.logs", "citebot.bot.render_text", "citebot.bot.scope", "citebot.bot.timeline"),
     ("citebot.bot.slack",),
     ("citebot.bot.terminal", "citebot.bot.index_commands", "citebot.bot.ask_command"),
     ("citebot.bot.cli",),
