@@ -288,12 +288,10 @@ def over_time(answers: list[Answer], vectors: np.ndarray, question: str
         return within_first(answers)
     if not entries:
         return answers, [], []
-    order = timeline.newest_first(list(range(len(answers))), entries, question)
+    order = timeline.newest_first(list(range(len(answers))), entries)
     newest = entries[0].answer
     reordered = [replace(answers[i], as_of=timeline.as_of_label(entries[0])) if i == newest else answers[i] for i in order]
-    history: list[dict[str, object]] = [{"value": e.value, "published": e.published, "source": e.source, "text": e.text}
-                                        for e in entries]
-    return reordered, history, timeline.conflicts(entries)
+    return reordered, timeline.as_dicts(entries), timeline.conflicts(entries)
 
 
 def within_first(answers: list[Answer]) -> tuple[list[Answer], list[dict[str, object]], list[dict[str, object]]]:
@@ -307,9 +305,7 @@ def within_first(answers: list[Answer]) -> tuple[list[Answer], list[dict[str, ob
     newest = first.citations[entries[0].answer]
     citations = sorted(first.citations, key=lambda c: c.published or "", reverse=True)
     lead = replace(first, text=newest.text or first.text, citations=citations, as_of=timeline.as_of_label(entries[0]))
-    history: list[dict[str, object]] = [{"value": e.value, "published": e.published, "source": e.source, "text": e.text}
-                                        for e in entries]
-    return [lead, *answers[1:]], history, timeline.conflicts(entries)
+    return [lead, *answers[1:]], timeline.as_dicts(entries), timeline.conflicts(entries)
 
 
 def _rounded(value: object) -> float | None:

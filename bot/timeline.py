@@ -75,35 +75,37 @@ def build(texts: list[str], vectors: np.ndarray, citations: list[list[tuple[str 
     similar = vectors @ vectors[0]
     related = [i for i in range(len(texts)) if i == 0 or (values[i] not in (set(), values[0]) and (
         similar[i] >= SAME_FACT_COSINE or _same_words(texts[0], values[0], texts[i], values[i]) >= SAME_WORDS))]
-    if len(related) < 2:
-        return []
-    shared = set.intersection(*(values[i] for i in related))
-    entries = []
-    for i in related:
-        when = _dated(citations[i])
-        value = ", ".join(dict.fromkeys(f for f in _values(texts[i], present) if f not in shared))
-        if when is not None and value:
-            entries.append(Entry(i, value, when[0], when[1], texts[i]))
-    if len({e.value for e in entries}) < 2:
-        return []
-    return sorted(entries, key=lambda e: (e.published, -e.answer), reverse=True)
+    dated = [(i, texts[i], *(_dated(citations[i]) or (None, None))) for i in related]
+    return _entries(dated, present)
 
 
 def build_from_citations(cited: list[tuple[str, str | None, str | None]]) -> list[Entry]:
     """A timeline from one answer's citations ((sentence, published, source) each) when they give other
     names or figures on other dates; newest first, empty otherwise."""
-    values = [set(_values(text, True)) for text, _, _ in cited]
-    if len(cited) < 2 or not all(values):
+    entries = _entries([(n, text, published, source) for n, (text, published, source) in enumerate(cited)], True)
+    return entries if len({e.published for e in entries}) > 1 else []
+
+
+def _entries(items: list[tuple[int, str, str | None, str | None]], names: bool) -> list[Entry]:
+    """Entries of (position, text, published, source) items that are dated and state a value the others do
+    not all share; newest first. Empty unless at least two values remain."""
+    values = [set(_values(text, names)) for _, text, _, _ in items]
+    if len(items) < 2 or not all(values):
         return []
     shared = set.intersection(*values)
     entries = []
-    for n, (text, published, source) in enumerate(cited):
-        value = ", ".join(dict.fromkeys(v for v in _values(text, True) if v not in shared))
+    for n, text, published, source in items:
+        value = ", ".join(dict.fromkeys(v for v in _values(text, names) if v not in shared))
         if published and value:
             entries.append(Entry(n, value, published[:10], source, text))
-    if len({e.value for e in entries}) < 2 or len({e.published for e in entries}) < 2:
+    if len({e.value for e in entries}) < 2:
         return []
     return sorted(entries, key=lambda e: (e.published, -e.answer), reverse=True)
+
+
+def as_dicts(entries: list[Entry]) -> list[dict[str, object]]:
+    """The timeline as JSON gives it."""
+    return [{"value": e.value, "published": e.published, "source": e.source, "text": e.text} for e in entries]
 
 
 def conflicts(entries: list[Entry]) -> list[dict[str, object]]:
@@ -118,7 +120,7 @@ def conflicts(entries: list[Entry]) -> list[dict[str, object]]:
     return out
 
 
-def newest_first(order: list[int], entries: list[Entry], question: str) -> list[int]:
+def newest_first(order: list[int], entries: list[Entry]) -> list[int]:
     """The answers' order with the newest timeline entry moved to the place of the best-ranked one (when a
     timeline exists, or the question asks about the present)."""
     if not entries:
