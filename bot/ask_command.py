@@ -65,6 +65,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             result = answerer.ask(question, top_k=args.top_k, as_of=args.as_of or settings.as_of, since=args.since,
                                   until=args.until, sources=args.source, literal=args.literal)
         except QuestionError as exc:
+            if args.batch is None:
+                raise  # one question refused: an error (exit 1), reported as the command's error
             failed += 1
             if args.json:
                 print(json.dumps({"question": question, "error": str(exc)}), file=out, flush=True)

@@ -214,3 +214,18 @@ def test_who_holds_an_office_now_is_answered_from_the_newest_report(stores: Stor
     assert [e["value"] for e in now.timeline] == ["Lars Holm", "Anna Berg"]
     then = stores.service(store).answerer().ask("Who was the chief executive of Harbour Lines?", as_of=date(2025, 6, 1))
     assert then.answers[0].as_of is None  # not asked about the present: the ranking stands
+
+
+def test_bad_dates_get_a_clear_message(fake_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import SAMPLES
+
+    assert run(["index", "build", str(SAMPLES)], out=io.StringIO()) == EXIT_OK
+    out = io.StringIO()
+    assert run(["ask", "--json", "who co-chaired? since:2025-13-01"], out=out) == 1
+    assert json.loads(out.getvalue())["error"] == "since: '2025-13-01' is not a date: give it as YYYY-MM-DD"
+    with pytest.raises(SystemExit) as usage:
+        run(["ask", "--since", "last tuesday", "who co-chaired?"])
+    assert usage.value.code == 2 and "expected a date as YYYY-MM-DD" in capsys.readouterr().err
+    monkeypatch.setenv("CITEBOT_AS_OF", "07/08/2025")
+    assert run(["ask", "who co-chaired?"], out=io.StringIO()) == 1
+    assert "CITEBOT_AS_OF must be a date as YYYY-MM-DD" in capsys.readouterr().err
