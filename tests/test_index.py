@@ -6,6 +6,7 @@ import json
 import math
 import shutil
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -328,3 +329,27 @@ def test_score_gap_is_the_best_fused_score_above_ranks_11_to_30(sample_index: Pa
     assert found.signals["score_gap"] == pytest.approx(scores[0] - scores[10:30].mean())
     assert score_gap(np.asarray([3.0, 1.0, 2.0])) == pytest.approx(1.5)  # fewer than 11: above all the others
     assert score_gap(np.asarray([0.7])) == pytest.approx(0.7) and score_gap(np.asarray([])) == 0.0
+
+
+@pytest.mark.parametrize("exact_up_to", [0, 20_000])  # FAISS's id selector in the IVF lists, or exact over the allowed vectors
+def test_filtered_search_on_an_approximate_index_finds_the_filters_nearest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                           exact_up_to: int) -> None:
+    from citebot.index.store import local
+    from citebot.index.store.base import Filter
+
+    monkeypatch.setattr(local.reader, "EXACT_FILTERED", exact_up_to)
+    embedder = HashEmbedder(64)
+    articles = [make_article(f"Filler report {i} covers topic {i % 17} with several more words.", None, id=f"f{i}",
+                             source=f"Outlet {i % 10}", published=f"2025-01-{1 + i % 28:02d}") for i in range(3300)]
+    directory = tmp_path / "ix"
+    write(directory, embedder, articles, fresh=True, ann_threshold=3000)
+    reader = IndexReader.open(directory)
+    assert reader.manifest.faiss.startswith("IVF")
+    query = embedder.encode(["report covers topic 5 with words"])
+    for where in (Filter(sources=("Outlet 3",)), Filter(since=date(2025, 1, 9), until=date(2025, 1, 9))):
+        allowed = reader.allowed_sentences(where)
+        assert allowed is not None and 0 < allowed.size < reader.vectors.ntotal
+        tenth = np.sort(reader.sentence_vectors(allowed) @ query[0])[::-1][9]  # exact filtered search's 10th best score
+        found, scores = reader.dense_sentences(query, 10, where)
+        assert set(found.tolist()) <= set(allowed.tolist()) and len(found) == 10
+        assert int(np.sum(scores >= tenth - 1e-5)) >= 9  # recall@10 against exact filtered search (ties count as found)

@@ -242,15 +242,34 @@ class IndexReader(SentenceLookups):
         self.db.close()
 
 
+EXACT_FILTERED = 20_000  # a filter letting fewer sentences through is searched exactly over their vectors
+
+
 def _dense(index: Any, query: np.ndarray, k: int, only: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """The k nearest ids (and scores) in a FAISS index, among ``only`` when given: FAISS's id selector
-    restricts the search itself (exact for the flat index, the probed lists for IVF)."""
+    """The k nearest ids (and scores) in a FAISS index, among ``only`` when given, restricted inside the search:
+    a few thousand allowed ids are scored exactly from their stored vectors; more go to FAISS's id selector
+    (exact for the flat index; for IVF it scans the probed lists for allowed ids only, and probes as many more
+    lists as the filter is selective, so that a small share of the collection is still found)."""
     import faiss
 
     k = min(k, int(index.ntotal) if only is None else int(only.size))
     if k <= 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    params = None if only is None else faiss.SearchParameters(sel=faiss.IDSelectorBatch(only.astype(np.int64)))  # type: ignore[call-arg]  # faiss's stubs omit the keyword its SWIG class takes
-    scores, ids = index.search(query, k, params=params)
+    if only is None:
+        scores, ids = index.search(query, k)
+    elif only.size <= EXACT_FILTERED:
+        allowed = only.astype(np.int64)
+        all_scores = np.asarray(index.reconstruct_batch(allowed)) @ query[0]
+        top = np.argsort(-all_scores, kind="stable")[:k]
+        return allowed[top], all_scores[top].astype(np.float32)
+    else:
+        selector = faiss.IDSelectorBatch(only.astype(np.int64))
+        ivf = faiss.try_extract_index_ivf(index)
+        if ivf is None:
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]  # faiss's stubs omit the keyword its SWIG class takes
+        else:
+            share = only.size / max(1, int(index.ntotal))
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=min(ivf.nlist, int(np.ceil(ivf.nprobe / share))))  # type: ignore[call-arg]  # as above
+        scores, ids = index.search(query, k, params=params)
     keep = ids[0] >= 0
     return ids[0][keep], scores[0][keep]
