@@ -242,7 +242,7 @@ class IndexReader(SentenceLookups):
         self.db.close()
 
 
-EXACT_FILTERED = 20_000  # a filter letting fewer sentences through is searched exactly over their vectors
+EXACT_FILTERED = 2_000  # a filter letting fewer sentences through is searched exactly over their vectors
 
 
 def _dense(index: Any, query: np.ndarray, k: int, only: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
