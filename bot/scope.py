@@ -17,7 +17,7 @@ from datetime import date
 
 from citebot.index.errors import QuestionError
 from citebot.index.ingest.clean import agency_name
-from citebot.index.search.when import find_range
+from citebot.index.search.when import day_label, find_range
 from citebot.index.store.base import Filter
 
 TOKEN = re.compile(r"(?<!\S)(?P<key>since|until|source|as-of):(?:\"(?P<quoted>[^\"]+)\"|(?P<value>\S+))", re.I)
@@ -37,23 +37,19 @@ class Scope:
             parts.append("from " + " or ".join(self.where.sources))
         since, until = self.where.since, self.where.until
         if since and until and self.up_to_now and since != until:
-            parts.append(f"since {_day(since)}")
+            parts.append(f"since {day_label(since)}")
         elif since and until:
-            parts.append(f"on {_day(since)}" if since == until else f"{_day(since)} - {_day(until)}")
+            parts.append(f"on {day_label(since)}" if since == until else f"{day_label(since)} - {day_label(until)}")
         elif since:
-            parts.append(f"since {_day(since)}")
+            parts.append(f"since {day_label(since)}")
         elif until:
-            parts.append(f"until {_day(until)}")
+            parts.append(f"until {day_label(until)}")
         return ", ".join(parts)
 
     def to_dict(self) -> dict[str, object]:
         return {"since": self.where.since.isoformat() if self.where.since else None,
                 "until": self.where.until.isoformat() if self.where.until else None,
                 "sources": list(self.where.sources), "phrase": self.phrase, "label": self.label()}
-
-
-def _day(d: date) -> str:
-    return f"{d:%a} {d.day} {d:%b %Y}"
 
 
 def parse_date(text: str, what: str) -> date:

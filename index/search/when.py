@@ -72,17 +72,18 @@ class DateRange:
     def label(self) -> str:
         """"since Mon 4 Aug 2025", "on Wed 6 Aug 2025", "1-31 Aug 2025", "4 Aug - 7 Sep 2025"."""
         if self.up_to_now and self.since != self.until:
-            return "since " + _day(self.since)
+            return "since " + day_label(self.since)
         if self.since == self.until:
-            return "on " + _day(self.since)
+            return "on " + day_label(self.since)
         if self.since.year != self.until.year:
-            return f"{_day(self.since, weekday=False)} - {_day(self.until, weekday=False)}"
+            return f"{day_label(self.since, weekday=False)} - {day_label(self.until, weekday=False)}"
         if self.since.month != self.until.month:
             return f"{self.since.day} {self.since:%b} - {self.until.day} {self.until:%b %Y}"
         return f"{self.since.day}-{self.until.day} {self.until:%b %Y}"
 
 
-def _day(d: date, weekday: bool = True) -> str:
+def day_label(d: date, weekday: bool = True) -> str:
+    """'Mon 4 Aug 2025' (or '4 Aug 2025')."""
     return (f"{d:%a} " if weekday else "") + f"{d.day} {d:%b %Y}"
 
 

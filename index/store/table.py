@@ -167,6 +167,7 @@ class SentenceLookups:
 
     _table: TableIndex
     _articles: ArticleTable
+    _last_allowed: tuple[Filter, np.ndarray, np.ndarray] | None = None  # (filter, its articles, its sentences)
 
     def texts(self, ids: Iterable[int]) -> dict[int, str]:
         raise NotImplementedError
@@ -181,12 +182,22 @@ class SentenceLookups:
 
     def allowed_articles(self, where: Filter | None) -> np.ndarray | None:
         """Rowids of the articles ``where`` lets through, ascending; None without a filter."""
-        return np.sort(self._articles.allowed(where)) if where else None
+        return self._allowed(where)[0] if where else None
 
     def allowed_sentences(self, where: Filter | None) -> np.ndarray | None:
         """Sentence ids of the articles ``where`` lets through, ascending; None without a filter."""
-        articles = self.allowed_articles(where)
-        return None if articles is None else np.sort(self._table.sentences_of(articles))
+        return self._allowed(where)[1] if where else None
+
+    def _allowed(self, where: Filter) -> tuple[np.ndarray, np.ndarray]:
+        """(article rowids, sentence ids) a filter lets through, computed once for the last filter asked about:
+        a question's four searches (dense and keyword, sentences and articles) share them."""
+        last = self._last_allowed  # one tuple, replaced whole: safe across the bot's threads
+        if last is not None and last[0] == where:
+            return last[1], last[2]
+        articles = np.sort(self._articles.allowed(where))
+        sentences = np.sort(self._table.sentences_of(articles))
+        self._last_allowed = (where, articles, sentences)
+        return articles, sentences
 
     def sentence_ids(self) -> np.ndarray:
         """Every sentence id of the generation, ascending."""
