@@ -30,4 +30,8 @@ fi
 # not compile ~30 modules from source when Python may not write bytecode (PYTHONDONTWRITEBYTECODE).
 .venv/bin/python -m compileall -q bot index >/dev/null
 .venv/bin/citebot --help >/dev/null
+# The models' ONNX exports, once per machine (a model cache shared by every index: CITEBOT_CACHE_DIR), so
+# that no build, `index add` or question afterwards loads torch.
+echo "setup: exporting the models to the model cache (once per machine)" >&2
+.venv/bin/citebot prepare >&2
 echo "setup: done (.venv/bin/citebot)" >&2

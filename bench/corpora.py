@@ -12,6 +12,13 @@ from citebot.index.records import Article
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+
+
+def model_cache() -> Path:
+    """The model cache the CLI uses here (CITEBOT_CACHE_DIR, else the user's)."""
+    from citebot.bot.config import Settings
+
+    return Settings.from_env().cache_dir
 SQUAD = SHARED / "eval" / "squad-v1.1-dev-a.json"
 SQUAD_TRAIN = SHARED / "eval" / "squad-v2.0-train-10.json"
 

@@ -56,7 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.corpora import ROOT, SHARED, SQUAD, SQUAD_TRAIN, paragraph_number, squad_articles
+from bench.corpora import ROOT, SHARED, SQUAD, SQUAD_TRAIN, model_cache, paragraph_number, squad_articles
 from bench.eval_squad import auroc, build, fit_logistic, questions
 from bench.timing import p50_p90
 from citebot.bot.answer import GROUP_POOL, Answerer, evidence_signals
@@ -97,13 +97,13 @@ GRID = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0)
 def reranker_for(work: Path, artifact: Path, pairs_in_parallel: bool = True) -> OnnxReranker:
     if not has_export(work, artifact):
         export(work, artifact)
-    return OnnxReranker(export_dir(work, artifact), pairs_in_parallel=pairs_in_parallel)
+    return OnnxReranker(export_dir(model_cache(), artifact), pairs_in_parallel=pairs_in_parallel)
 
 
 def shipped_reranker(work: Path, artifact: Path) -> Reranker | None:
     """The reranker the newsroom check asks with, as `citebot ask` has it: the shipped one with its
     answerability model (another --artifact alone)."""
-    return make_reranker(BUILTIN if artifact == ARTIFACT else str(artifact), work)
+    return make_reranker(BUILTIN if artifact == ARTIFACT else str(artifact), model_cache())
 
 
 def record(answerer: Answerer, reranker: OnnxReranker, q: dict, top: int = RERANK_TOP,  # type: ignore[type-arg]
@@ -192,7 +192,7 @@ def index_of(work: Path, name: str, path: Path, titles: set[str] | None, reuse: 
 
 
 def answerer_at(directory: Path) -> Answerer:
-    return Answerer(IndexReader.open(directory, model=DEFAULT_MODEL), query_embedder(DEFAULT_MODEL, directory), top_k=10)
+    return Answerer(IndexReader.open(directory, model=DEFAULT_MODEL), query_embedder(DEFAULT_MODEL, model_cache()), top_k=10)
 
 
 def crowd(with_dev: bool = True) -> list[Article]:

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.corpora import SQUAD, squad_articles
+from bench.corpora import SQUAD, model_cache, squad_articles
 from bench.eval_squad import questions
 from bench.timing import timed
 from citebot.bot.answer import Answerer
@@ -60,7 +60,7 @@ def main() -> None:
         write(Path(tmp) / "ix", embedder, articles, fresh=True)
         ours_build = time.perf_counter() - t0
         reader = IndexReader.open(Path(tmp) / "ix")
-        embedder = query_embedder(DEFAULT_MODEL, Path(tmp) / "ix")  # what `citebot ask` and the bot use
+        embedder = query_embedder(DEFAULT_MODEL, model_cache())  # what `citebot ask` and the bot use
         answerer = Answerer(reader, embedder, top_k=10)
         answerer.ask(qs[0]["question"])
         hybrid, hybrid_ms = timed(lambda q: [(c.article_id, c.char_start, c.char_end) for a in answerer.ask(q["question"]).answers

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.corpora import SQUAD
+from bench.corpora import SQUAD, model_cache
 from bench.eval_squad import questions
 from bench.timing import machine_reference, p50_p90, timed
 from citebot.bot.answer import Answerer
@@ -63,12 +63,12 @@ def main() -> None:
     ap.add_argument("--reranker", default="builtin", help="what the reranked path uses (CITEBOT_RERANKER values)")
     args = ap.parse_args()
     reader = IndexReader.open(args.index_dir, model=args.model)
-    embedder = query_embedder(args.model, args.index_dir, args.encoder)
+    embedder = query_embedder(args.model, model_cache(), args.encoder)
     hybrid = Answerer(reader, embedder, top_k=10)
-    reranker = make_reranker(args.reranker, args.index_dir)
+    reranker = make_reranker(args.reranker, model_cache())
     reranked = Answerer(reader, embedder, top_k=10, reranker=reranker)
     # The built-in reranker named by its .npz path comes without its answerability model: what that model's pass costs
-    rerank_only = (Answerer(reader, embedder, top_k=10, reranker=make_reranker(str(ARTIFACT), args.index_dir))
+    rerank_only = (Answerer(reader, embedder, top_k=10, reranker=make_reranker(str(ARTIFACT), model_cache()))
                    if reranker is not None and reranker.answerability is not None else None)
     dense = Answerer(reader, embedder, top_k=10)
     dense.search = DenseSearch(reader)  # type: ignore[assignment]

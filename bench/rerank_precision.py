@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.corpora import SQUAD
+from bench.corpora import SQUAD, model_cache
 from bench.eval_squad import questions
 from bench.timing import machine_reference
 from citebot.bot.answer import GROUP_POOL
@@ -60,7 +60,7 @@ def pairs_of(index_dir: Path, n: int) -> list[tuple[str, list[str]]]:
     """For ``n`` SQuAD questions, the passages the reranker reads in `ask` (the question's first
     RERANK_TOP distinct sentences of the hybrid retrieval)."""
     reader = IndexReader.open(index_dir, model=DEFAULT_MODEL)
-    embedder = query_embedder(DEFAULT_MODEL, index_dir)
+    embedder = query_embedder(DEFAULT_MODEL, model_cache())
     search = HybridSearch(reader)
     recorder = Recorder()
     for q in [q["question"] for q in questions(SQUAD)][:: max(1, 5609 // n)][:n]:
@@ -99,9 +99,9 @@ def main() -> None:
     import onnx
 
     threads = default_threads()
-    if not has_export(args.index_dir, ARTIFACT):
-        export(args.index_dir, ARTIFACT)
-    directory = export_dir(args.index_dir, ARTIFACT)
+    if not has_export(model_cache(), ARTIFACT):
+        export(model_cache(), ARTIFACT)
+    directory = export_dir(model_cache(), ARTIFACT)
     questions_pairs = pairs_of(args.index_dir, args.questions)
     with tempfile.TemporaryDirectory() as tmp:
         model = directory / "model.onnx"

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.corpora import ROOT, SQUAD, corpus
+from bench.corpora import ROOT, SQUAD, corpus, model_cache
 from bench.eval_squad import questions
 from bench.timing import p50_p90, timed
 from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
@@ -99,7 +99,7 @@ from citebot.index.embed.choose import query_embedder
 from citebot.index.store.open import open_store
 store = open_store(sys.argv[3], Path(sys.argv[1]), sys.argv[4] or None)
 reader = store.reader()
-answerer = Answerer(reader, query_embedder(reader.manifest.model, Path(sys.argv[1])), top_k=5)
+answerer = Answerer(reader, query_embedder(reader.manifest.model, Path(sys.argv[5])), top_k=5)
 for q in json.loads(sys.argv[2]):
     answerer.ask(q)
 def hwm(pid):
@@ -162,14 +162,14 @@ def milvus_figures(local_dir: Path, articles: list, embedder, qs: list[str], qve
     found = [reader.dense_sentences(q.reshape(1, -1), 10)[0] for q in qvec]
     recall = float(np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact, strict=True)]))
     print(f"  milvus recall@10 against exact search: {recall:.4f}")
-    answerer = Answerer(reader, query_embedder(embedder.name, local_dir), top_k=5)
+    answerer = Answerer(reader, query_embedder(embedder.name, model_cache()), top_k=5)
     for q in qs[:10]:
         answerer.ask(q)
     p50, p90 = p50_p90(timed(answerer.ask, qs)[1])
     print(f"  milvus warm ask (ONNX query encoder, hybrid): p50 {p50:.1f} ms, p90 {p90:.1f} ms")
     local.close()
     store.close()  # milvus-lite: one process per file (closing stops the embedded engine); the serving process opens it next
-    proc = subprocess.run([sys.executable, "-c", SERVE, str(local_dir), json.dumps(qs[:30]), "milvus", uri], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-c", SERVE, str(local_dir), json.dumps(qs[:30]), "milvus", uri, str(model_cache())], cwd=ROOT,
                           capture_output=True, text=True)
     if proc.returncode:
         print("  milvus serving process failed:", proc.stderr.strip().splitlines()[-1:])
@@ -234,10 +234,8 @@ def main() -> None:
             t0 = time.perf_counter()
             report = write(index_dir, MixtureEmbedder(real, st.name), articles, fresh=True)
             build = time.perf_counter() - t0
-            from citebot.index.embed.onnx_encoder import export
             from citebot.index.store.local.reader import IndexReader
 
-            export(st, index_dir)
             reader = IndexReader.open(index_dir)
             print(f"{report.sentences_total} sentences / {report.articles_total} articles: built in {build:.0f}s "
                   f"({report.sentences_total / build:.0f} sentences/s, generated vectors), "
@@ -247,7 +245,7 @@ def main() -> None:
             from citebot.bot.answer import Answerer
             from citebot.index.embed.choose import query_embedder
 
-            answerer = Answerer(reader, query_embedder(st.name, index_dir), top_k=5)
+            answerer = Answerer(reader, query_embedder(st.name, model_cache()), top_k=5)
             for q in qs[:20]:
                 answerer.ask(q)
             p50, p90 = p50_p90(timed(answerer.ask, qs)[1])
@@ -261,8 +259,8 @@ def main() -> None:
                                 str(args.work / "ask.prof"))
                 pstats.Stats(str(args.work / "ask.prof")).sort_stats("tottime").print_stats(12)
             reader.close()
-            serving = subprocess.run([sys.executable, "-c", SERVE, str(index_dir), json.dumps(qs[:30]), "local", ""], cwd=ROOT,
-                                     capture_output=True, text=True, check=True).stdout.split()
+            serve = [sys.executable, "-c", SERVE, str(index_dir), json.dumps(qs[:30]), "local", "", str(model_cache())]
+            serving = subprocess.run(serve, cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
             print(f"  serving process peak RSS (index loaded, 30 questions): {float(serving[0]):.0f} MiB")
             if args.store == "milvus":
                 milvus_figures(index_dir, articles, MixtureEmbedder(real, st.name), qs, qvec, args.milvus_index)

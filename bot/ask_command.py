@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TextIO
 
-from citebot.bot.config import Settings, store_for
+from citebot.bot.config import Settings, adopt_legacy_exports, store_for
 from citebot.bot.terminal import EXIT_OK, EXIT_PARTIAL, UsageError, err
 from citebot.index.errors import CitebotError, QuestionError
 
@@ -25,9 +25,10 @@ def open_answerer(settings: Settings) -> Answerer:
     from citebot.index.search.rerank import make_reranker
 
     reader = store_for(settings).reader(settings.model)
+    adopt_legacy_exports(settings, err)
     with ThreadPoolExecutor(1) as loader:  # the models' sessions load side by side (the GIL is released)
-        reranker = loader.submit(make_reranker, settings.reranker, settings.index_dir, notify=err)
-        embedder = query_embedder(settings.model, settings.index_dir, settings.query_encoder)
+        reranker = loader.submit(make_reranker, settings.reranker, settings.cache_dir, notify=err)
+        embedder = query_embedder(settings.model, settings.cache_dir, settings.query_encoder, notify=err)
         return Answerer(reader, embedder, top_k=settings.top_k, abstain_below=settings.abstain_below,
                         max_question_chars=settings.max_question_chars, reranker=reranker.result())
 

@@ -98,6 +98,9 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--as-of", type=iso_date, default=None, metavar="YYYY-MM-DD",
                      help="the date 'this week', 'yesterday', 'in August' are read against (default $CITEBOT_AS_OF or today)")
 
+    sub.add_parser("prepare", parents=[common], help="export the models to ONNX once per machine, into the model cache "
+                                                     "($CITEBOT_CACHE_DIR; setup.sh runs it)")
+
     serve = sub.add_parser("serve", parents=[common], help="run the Slack bot (Socket Mode unless --http)")
     serve.add_argument("--http", action="store_true", help="serve Slack's HTTP Events API instead")
     serve.add_argument("--port", type=int, default=None, help="HTTP port (default $PORT or 3000)")
@@ -143,6 +146,10 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             if args.index_command == "export":
                 return commands.cmd_index_export(settings, out)
             return commands.cmd_index_write(args, settings, out, fresh=args.index_command == "build")
+        if args.command == "prepare":
+            from citebot.bot.index_commands import cmd_prepare
+
+            return cmd_prepare(settings, out)
         if args.command == "ask":
             from citebot.bot.ask_command import cmd_ask
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from citebot.bot.confidence import default_threshold
 from citebot.index.embed.embedders import DEFAULT_MODEL, Embedder
+from citebot.index.embed.model_cache import default_cache_dir
 from citebot.index.errors import CitebotError
 from citebot.index.records import MAX_ARTICLE_CHARS
 from citebot.index.store.base import Store
@@ -104,9 +105,10 @@ class Settings:
     allowed_users: frozenset[str] = frozenset()
     log_level: str = "INFO"
     watch_dir: Path | None = None
-    query_encoder: str = "auto"  # auto: the index's ONNX encoder when present; torch: always sentence-transformers
-    build_encoder: str = "auto"  # what writes sentence vectors: torch (the model), int8 (its quantised ONNX
-    # export) or auto (int8 when the index already has an int8 encoder, else torch)
+    cache_dir: Path = field(default_factory=default_cache_dir)  # model exports, once per machine (CITEBOT_CACHE_DIR)
+    query_encoder: str = "auto"  # auto: the model's ONNX export in cache_dir; torch: always sentence-transformers
+    build_encoder: str = "auto"  # what writes sentence vectors: auto (the model's ONNX export), int8 (its
+    # quantised variant) or torch (the model itself)
     max_article_chars: int = MAX_ARTICLE_CHARS  # longer articles are skipped with the reason
     feeds: tuple[str, ...] = ()  # RSS/Atom feeds `serve` follows (CITEBOT_FEEDS)
     feed_interval: float = 300.0  # seconds between polls of each feed
@@ -142,6 +144,7 @@ class Settings:
             allowed_channels=ids("CITEBOT_ALLOWED_CHANNELS"),
             allowed_users=ids("CITEBOT_ALLOWED_USERS"),
             log_level=(env.get("CITEBOT_LOG_LEVEL", "").strip() or "INFO").upper(),
+            cache_dir=Path(env.get("CITEBOT_CACHE_DIR", "").strip() or default_cache_dir()).expanduser(),
             query_encoder=_choice(env, "CITEBOT_QUERY_ENCODER", ("auto", "onnx", "torch")),
             build_encoder=_choice(env, "CITEBOT_BUILD_ENCODER", ("auto", "torch", "int8")),
             reranker=_reranker(env.get("CITEBOT_RERANKER", "")),
@@ -173,4 +176,19 @@ def embedder_for_adding(settings: Settings, store: Store, notify: Callable[[str]
 
     status = store.status()
     dimension = int(status["dimension"]) if status else None
-    return embedder_for_writes(settings.model, settings.index_dir, dimension, settings.build_encoder, notify=notify)
+    return embedder_for_writes(settings.model, settings.cache_dir, dimension, settings.build_encoder, notify=notify)
+
+
+def adopt_legacy_exports(settings: Settings, notify: Callable[[str], None]) -> None:
+    """Move the model exports an index from before the model cache made inside itself into the cache
+    (once per index, said in one line)."""
+    from citebot.index.embed.model_cache import legacy_exports
+
+    if not legacy_exports(settings.index_dir):
+        return
+    from citebot.index.embed.choose import adopt_index_encoders
+    from citebot.index.search.rerank import adopt_index_rerankers
+
+    freed = adopt_index_encoders(settings.index_dir, settings.cache_dir) + adopt_index_rerankers(settings.index_dir, settings.cache_dir)
+    notify(f"moved the model exports of index {settings.index_dir} into the model cache {settings.cache_dir} "
+           f"(once; the index is {freed / 1e6:.0f} MB smaller)")

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from citebot.bot.config import Settings, embedder_for_adding, store_for
+from citebot.bot.config import Settings, adopt_legacy_exports, embedder_for_adding, store_for
 from citebot.bot.terminal import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, UsageError, err, progress_bar
 from citebot.index.wording import count
 
@@ -29,15 +29,16 @@ def cmd_index_write(args: argparse.Namespace, settings: Settings, out: TextIO, f
     if not articles and fresh:
         err("no articles to index: nothing was built (the previous index, if any, is unchanged)")
         return EXIT_ERROR
+    adopt_legacy_exports(settings, err)
     if fresh and not settings.model.startswith("fake:"):
-        err(f"loading the model {settings.model}")
-    embedder = (document_embedder(settings.model, settings.index_dir, settings.build_encoder) if fresh
+        err(f"loading the encoder of {settings.model}")
+    embedder = (document_embedder(settings.model, settings.cache_dir, settings.build_encoder, notify=err) if fresh
                 else embedder_for_adding(settings, store, notify=err))
     err(f"indexing {count(len(articles), 'article')} (embedding what is new, then writing a new generation if anything changed)")
     report = store.write(embedder, articles, fresh=fresh,
                    progress=progress_bar("embedding"), notify=err)
     remember_folders(store, [Path(p) for p in args.paths if Path(p).is_dir()], replace=fresh)
-    prepare_reranker(settings)
+    prepare_models(settings)
     paths = {a.id: a.path or a.id for a in articles}
     if not fresh:
         for label, ids in (("added", report.added), ("updated", report.updated),
@@ -114,7 +115,7 @@ def cmd_index_sync(args: argparse.Namespace, settings: Settings, out: TextIO) ->
     store = store_for(settings)
     report = sync(store, embedder_for_adding(settings, store, notify=err), folder, notify=err,
                   progress=progress_bar("embedding"))
-    prepare_reranker(settings)
+    prepare_models(settings)
     for s in report.skipped:
         err(f"skipped {s.path}: {s.reason}")
     print(report.summary(), file=out)
@@ -164,7 +165,7 @@ def cmd_index_follow(args: argparse.Namespace, settings: Settings) -> int:
         log.info("following %d feed(s) every %gs (Ctrl-C to stop)", len(follower.feeds), interval)
     try:
         reports = follower.poll_due()
-        prepare_reranker(settings)  # a first index made from feeds is ready for `ask` without torch
+        prepare_models(settings)  # a first index made from feeds is ready for `ask` without torch
         if args.once:
             return EXIT_PARTIAL if any(r.error or r.failed for r in reports) else EXIT_OK
         follower.loop()
@@ -208,9 +209,23 @@ def cmd_index_status(args: argparse.Namespace, settings: Settings, out: TextIO) 
     return EXIT_OK
 
 
-def prepare_reranker(settings: Settings) -> None:
-    """Export the built-in reranker beside a new index (once), so `ask` never needs torch."""
+def prepare_models(settings: Settings) -> None:
+    """Export the encoder and the built-in reranker into the model cache when it lacks them (once per
+    machine), so that neither `ask` nor `index add` needs torch."""
+    from citebot.index.embed.choose import onnx_encoder
     from citebot.index.search.rerank import ensure_export
 
-    if settings.index_dir.is_dir():
-        ensure_export(settings.index_dir, settings.reranker, notify=err)
+    if not settings.model.startswith("fake:") and settings.query_encoder != "torch":
+        onnx_encoder(settings.model, settings.cache_dir, notify=err)
+    ensure_export(settings.cache_dir, settings.reranker, notify=err)
+
+
+def cmd_prepare(settings: Settings, out: TextIO) -> int:
+    """`citebot prepare`: the model exports, made now rather than by the first build or question."""
+    from citebot.index.embed.model_cache import size_of
+
+    started = time.perf_counter()
+    prepare_models(settings)
+    size = size_of(settings.cache_dir) if settings.cache_dir.is_dir() else 0
+    print(f"model cache {settings.cache_dir}: {size / 1e6:.0f} MB, ready in {time.perf_counter() - started:.1f}s", file=out)
+    return EXIT_OK

@@ -27,11 +27,11 @@ class AnswerService:
                  reranker_factory: Callable[[], Reranker | None] | None = None) -> None:
         self.settings = settings
         self.store = store_for(settings)
-        self._reranker_factory = reranker_factory or (lambda: make_reranker(settings.reranker, settings.index_dir))
+        self._reranker_factory = reranker_factory or (lambda: make_reranker(settings.reranker, settings.cache_dir))
         self._reranker: Reranker | None = None
         self._reranker_loaded = False
         self._embedder_factory = embedder_factory or (
-            lambda model: query_embedder(model, settings.index_dir, settings.query_encoder))
+            lambda model: query_embedder(model, settings.cache_dir, settings.query_encoder))
         self._embedder: Embedder | None = None
         self._answerer: Answerer | None = None
         self._lock = threading.Lock()

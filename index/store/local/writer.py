@@ -316,12 +316,8 @@ def write(
 ) -> ChangeReport:
     """Publish the next generation of the index at ``directory`` under the writer lock; ``split`` gives
     articles' sentences as already cut (an export from another store)."""
-    from citebot.index.embed.choose import ensure_encoder
-
     lock = writer_lock(directory, notify=notify)
     try:
-        report = GenerationWriter(directory, embedder, fresh, progress, ann_threshold).run(upserts, removals, split)
-        ensure_encoder(embedder, directory, notify)  # the fast query encoder, exported once per index and model
-        return report
+        return GenerationWriter(directory, embedder, fresh, progress, ann_threshold).run(upserts, removals, split)
     finally:
         lock.release()

@@ -94,13 +94,9 @@ class MilvusStore(Collections):
               fresh: bool = False, progress: Progress | None = None, notify: Notify | None = None,
               split: dict[str, list[Sentence]] | None = None) -> ChangeReport:
         """Publish the next generation; ``split`` gives articles' sentences as already cut (an export)."""
-        from citebot.index.embed.choose import ensure_encoder
-
         self.workspace.mkdir(parents=True, exist_ok=True)
         lock = writer_lock(self.workspace, notify=notify)
         try:
-            report = MilvusWriter(self, embedder, fresh, progress).run(list(upserts), set(removals), split)
-            ensure_encoder(embedder, self.workspace, notify)
-            return report
+            return MilvusWriter(self, embedder, fresh, progress).run(list(upserts), set(removals), split)
         finally:
             lock.release()
