@@ -353,3 +353,28 @@ def test_filtered_search_on_an_approximate_index_finds_the_filters_nearest(tmp_p
         found, scores = reader.dense_sentences(query, 10, where)
         assert set(found.tolist()) <= set(allowed.tolist()) and len(found) == 10
         assert int(np.sum(scores >= tenth - 1e-5)) >= 9  # recall@10 against exact filtered search (ties count as found)
+
+
+def test_a_large_filter_reads_keyword_hits_in_score_order_and_finds_what_the_term_set_finds(tmp_path: Path,
+                                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past GATE_MAX allowed documents, a filtered keyword search reads the query's hits deeper and deeper
+    instead of restricting by a term set: the same hits, in the same order."""
+    from citebot.index.store.base import Filter
+    from citebot.index.store.local import keyword
+
+    rng = np.random.default_rng(5)
+    words = ["harbour", "bridge", "toll", "ferry", "strike", "cable", "council", "budget", "tram", "port"]
+    articles = [make_article(" ".join(rng.choice(words, 6)) + f" report {i}.", None, id=f"a{i}", title=f"Report {i}",
+                             source=f"Outlet {i % 12}", published=f"2025-03-{1 + i % 28:02d}") for i in range(600)]
+    write(tmp_path / "ix", HashEmbedder(64), articles, fresh=True)
+    reader = IndexReader.open(tmp_path / "ix")
+    for where in (Filter(sources=("Outlet 3",)), Filter(since=date(2025, 3, 2), until=date(2025, 3, 2)),
+                  Filter(since=date(2025, 3, 10))):
+        for k in (1, 7, 40):
+            monkeypatch.setattr(keyword, "GATE_MAX", 10_000)
+            gated = (reader.keyword_sentences(["harbour", "toll"], k, where), reader.keyword_articles(["ferry", "report"], k, where))
+            monkeypatch.setattr(keyword, "GATE_MAX", 0)
+            deep = (reader.keyword_sentences(["harbour", "toll"], k, where), reader.keyword_articles(["ferry", "report"], k, where))
+            assert [list(g.items()) for g in gated] == [list(d.items()) for d in deep], (where, k)
+            allowed = set(reader.allowed_sentences(where).tolist())
+            assert gated[0] and set(gated[0]) <= allowed and len(gated[0]) == min(k, len(gated[0]))

@@ -4,7 +4,7 @@ Sentences and questions are embedded by the model's ONNX export in the per-user 
 (embed/model_cache.py): no torch, and about 1.5x a sentence-transformers encode when building. The
 export is made from the model once per machine (that alone loads torch), and a damaged one is made
 again. ``torch`` embeds with the model itself (the reference); ``int8`` builds with the export's
-int8 variant (faster, slightly different vectors: bench/int8_build.py).
+int8 variant (faster, slightly different vectors: bench/build_speed.py).
 """
 
 from __future__ import annotations

@@ -247,9 +247,11 @@ EXACT_FILTERED = 2_000  # a filter letting fewer sentences through is searched e
 
 def _dense(index: Any, query: np.ndarray, k: int, only: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """The k nearest ids (and scores) in a FAISS index, among ``only`` when given, restricted inside the search:
-    a few thousand allowed ids are scored exactly from their stored vectors; more go to FAISS's id selector
-    (exact for the flat index; for IVF it scans the probed lists for allowed ids only, and probes as many more
-    lists as the filter is selective, so that a small share of the collection is still found)."""
+    a few thousand allowed ids are scored exactly from their stored vectors; more go to FAISS's id selector, a
+    bitmap over the ids (exact for the flat index; for IVF it scans the probed lists for allowed ids only, and
+    probes 1/sqrt(share) times more lists for a filter letting a share of the collection through: the nearest
+    allowed vectors lie further out than the nearest of all, though not proportionally further; recall@10
+    against exact filtered search >= 0.999 at a million sentences, bench/scale.py)."""
     import faiss
 
     k = min(k, int(index.ntotal) if only is None else int(only.size))
@@ -263,13 +265,18 @@ def _dense(index: Any, query: np.ndarray, k: int, only: np.ndarray | None) -> tu
         top = np.argsort(-all_scores, kind="stable")[:k]
         return allowed[top], all_scores[top].astype(np.float32)
     else:
-        selector = faiss.IDSelectorBatch(only.astype(np.int64))
+        mask = np.zeros(int(only.max()) + 1, dtype=bool)
+        mask[only] = True
+        bits = np.packbits(mask, bitorder="little")  # referenced until the search returns: the selector only points at it
+        selector = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))
         ivf = faiss.try_extract_index_ivf(index)
         if ivf is None:
             params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]  # faiss's stubs omit the keyword its SWIG class takes
         else:
             share = only.size / max(1, int(index.ntotal))
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=min(ivf.nlist, int(np.ceil(ivf.nprobe / share))))  # type: ignore[call-arg]  # as above
+            nprobe = min(ivf.nlist, int(np.ceil(ivf.nprobe / np.sqrt(share))))
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)  # type: ignore[call-arg]  # as above
         scores, ids = index.search(query, k, params=params)
+        del bits
     keep = ids[0] >= 0
     return ids[0][keep], scores[0][keep]
