@@ -17,7 +17,7 @@ from pathlib import Path
 
 from citebot.index.embed.embedders import FAKE_PREFIX, Embedder, LazyEmbedder, SentenceTransformerEmbedder, make_embedder
 from citebot.index.embed.model_cache import ENCODER, ENCODER_INT8, encoder_dir
-from citebot.index.embed.onnx_encoder import OnnxQueryEmbedder, encoder_info, export, has_encoder, quantize
+from citebot.index.embed.onnx_encoder import OnnxQueryEmbedder, encoder_info, export, has_encoder, optimize_export, quantize
 from citebot.index.embed.onnx_runtime import export_problem, replace_dir
 
 log = logging.getLogger("citebot.encoder")
@@ -109,5 +109,7 @@ def adopt_index_encoders(index_dir: Path, cache: Path) -> int:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copytree(legacy, staged, dirs_exist_ok=True)
                 replace_dir(staged, target)
+                if not int8:
+                    optimize_export(target)
         shutil.rmtree(legacy, ignore_errors=True)
     return freed

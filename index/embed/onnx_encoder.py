@@ -20,10 +20,19 @@ from typing import Any
 import numpy as np
 
 from citebot.index.embed.embedders import Embedder, Progress, SentenceTransformerEmbedder
-from citebot.index.embed.onnx_runtime import file_sizes, inference_session, padded_feeds, quantize_int8, replace_dir
+from citebot.index.embed.onnx_runtime import (
+    EXPORTED_FILES,
+    file_sizes,
+    inference_session,
+    padded_feeds,
+    quantize_int8,
+    replace_dir,
+    save_optimized,
+)
 
 log = logging.getLogger("citebot.encoder")
 MAX_BATCH = 64
+OPTIMIZED = "model-opt.onnx"
 PROBES = [
     "Who co-chaired the session?",
     "The 11th Session of the India-Russia Working Group on Modernisation and Industrial Cooperation was held here.",
@@ -64,7 +73,9 @@ class OnnxQueryEmbedder:
         self.precision = str(info.get("precision", "fp32"))
         self.dimension = int(info["dimension"])
         self.encoded = 0
-        self.session = inference_session(directory / "model.onnx", threads, spin=spin)
+        optimized = info.get("optimized")  # the graph as ONNX Runtime optimises it, saved beside the plain one
+        graph = OPTIMIZED if optimized and (directory / OPTIMIZED).is_file() else "model.onnx"
+        self.session = inference_session(directory / graph, threads, spin=spin, optimized=optimized if graph == OPTIMIZED else None)
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tokenizer.no_padding()
@@ -122,13 +133,14 @@ def export(embedder: SentenceTransformerEmbedder, target: Path) -> bool:
                 output_names=["embedding"], opset_version=17, dynamo=False,
                 dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "embedding": {0: "batch"}},
             )
-        info = {"model": embedder.name, "dimension": embedder.dimension,
-                "max_seq_length": int(model.max_seq_length or 512), "format": 1, "files": file_sizes(staged)}
+        info: dict[str, object] = {"model": embedder.name, "dimension": embedder.dimension,
+                                   "max_seq_length": int(model.max_seq_length or 512), "format": 1, "files": file_sizes(staged)}
         (staged / "encoder.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
         worst = worst_probe_cosine(OnnxQueryEmbedder(staged), embedder)
         if worst < MIN_PROBE_COSINE:
             log.warning("exported encoder differs from the model (cosine %.5f); queries will use torch", worst)
             return False
+        _save_optimized(staged, info, embedder)
     except (RuntimeError, ValueError, TypeError, OSError, ImportError) as exc:
         reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
         log.warning("could not export the query encoder (%s); queries will use torch", reason)
@@ -138,6 +150,36 @@ def export(embedder: SentenceTransformerEmbedder, target: Path) -> bool:
             shutil.rmtree(staged, ignore_errors=True)
     replace_dir(staged, target)
     return True
+
+
+def _save_optimized(staged: Path, info: dict[str, object], reference: Embedder) -> None:
+    """Save beside the plain graph (the source of the int8 variant) the graph as this onnxruntime optimises it
+    on loading, so that a session skips that work (a faster cold ``ask``); kept only if its vectors match the
+    model's as the plain graph's do."""
+    optimized = save_optimized(staged / "model.onnx", staged / OPTIMIZED)
+    names = (*EXPORTED_FILES, OPTIMIZED)
+    (staged / "encoder.json").write_text(json.dumps({**info, "optimized": optimized, "files": file_sizes(staged, names)},
+                                                    indent=2), encoding="utf-8")
+    if worst_probe_cosine(OnnxQueryEmbedder(staged), reference) < MIN_PROBE_COSINE:
+        log.warning("the optimised encoder graph gives other vectors; keeping the plain one")
+        (staged / OPTIMIZED).unlink()
+        (staged / "encoder.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+
+
+def optimize_export(directory: Path) -> None:
+    """Add the optimised graph to an export made without one (an index's own export from before the model
+    cache), checked against the plain graph, which was checked against the model when it was exported."""
+    info = encoder_info(directory)
+    if info is None or info.get("optimized") or info.get("precision", "fp32") != "fp32":
+        return
+    staged = directory.parent / f".tmp-{directory.name}-{os.getpid()}"
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(directory, staged)
+    try:
+        _save_optimized(staged, info, OnnxQueryEmbedder(staged))
+        replace_dir(staged, directory)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
 
 
 def quantize(source: Path, target: Path) -> bool:
@@ -154,6 +196,7 @@ def quantize(source: Path, target: Path) -> bool:
         info = json.loads((source / "encoder.json").read_text(encoding="utf-8"))
         info["precision"] = "int8"
         info["files"] = file_sizes(staged)
+        info.pop("optimized", None)
         (staged / "encoder.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
         worst = worst_probe_cosine(OnnxQueryEmbedder(staged), OnnxQueryEmbedder(source))
         if worst < MIN_INT8_COSINE:

@@ -33,7 +33,7 @@ def export_problem(directory: Path, card: str, names: tuple[str, ...] = EXPORTED
     if not isinstance(info, dict):
         return f"{directory / card} is unreadable"
     recorded = info.get("files") or {}
-    for name in names:
+    for name in dict.fromkeys([*names, *recorded]):
         path = directory / name
         if not path.is_file():
             return f"{path} is missing"

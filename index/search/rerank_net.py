@@ -9,6 +9,7 @@ to the linear maps of the top layers; the shipped artifact holds only those delt
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,6 +24,7 @@ TARGETS = ("attention.self.query", "attention.self.key", "attention.self.value",
 
 def load_bert(base: str | Path) -> Any:
     """The base model's BERT encoder (eager attention: exports to ONNX without surprises)."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar in the middle of a command's output
     from transformers import AutoModel
 
     return AutoModel.from_pretrained(str(base), attn_implementation="eager").eval()
