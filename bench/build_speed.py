@@ -8,8 +8,9 @@ sentence-transformers encode, and what each costs in retrieval quality.
    sentences, in turn for --rounds rounds; medians, the ratios to sentence-transformers, and the
    cosine between each encoder's vectors and the model's are printed.
 2. Quality: the SQuAD half is indexed with each encoder (questions always use the ONNX encoder, as
-   `ask` does) and every question goes through `ask --json --batch`; MRR@10 and R@5 of each are
-   printed with the difference from the torch-built index.
+   `ask` does) and every question goes through `ask --json --batch` (retrieval alone, as
+   CITEBOT_RERANKER=none answers, unless --reranker names one); MRR@10 and R@5 of each are printed
+   with the difference from the torch-built index.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--model", default=os.environ.get("CITEBOT_MODEL", DEFAULT_MODEL))
     ap.add_argument("--no-quality", action="store_true", help="throughput only")
+    ap.add_argument("--reranker", default="none", help="what reranks in the quality runs (CITEBOT_RERANKER values)")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     print(machine_reference())
@@ -64,6 +66,7 @@ def main() -> None:
     if args.no_quality:
         return
     qs = questions(SQUAD)
+    os.environ["CITEBOT_RERANKER"] = args.reranker
     metrics = {}
     for name, encoder in encoders.items():
         index_dir = args.work / name.split()[0]

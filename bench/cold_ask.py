@@ -142,7 +142,7 @@ def main() -> None:
     ensure_export(cache, "builtin")  # as `citebot prepare` does
     directory = onnx_encoder(DEFAULT_MODEL, cache)
     assert directory is not None, "the model could not be exported"
-    embedder = OnnxQueryEmbedder(directory, spin=True)
+    embedder = OnnxQueryEmbedder(directory)  # threads that do not spin: this process idles while the timed ones run
     with tempfile.TemporaryDirectory() as tmp:
         small, large = Path(tmp) / "small", Path(tmp) / "large"
         seeds = SHARED / "seeds"

@@ -18,9 +18,9 @@ import numpy as np
 from citebot.bot import timeline
 from citebot.bot.confidence import confidence, default_threshold
 from citebot.bot.language import detect as detect_language
+from citebot.bot.questions import validate_question
 from citebot.bot.scope import Scope, scope_of
 from citebot.index.embed.embedders import Embedder
-from citebot.index.errors import QuestionError
 from citebot.index.ingest.answer_types import answer_type
 from citebot.index.ingest.words import terms
 from citebot.index.records import Hit
@@ -97,20 +97,6 @@ class Result:
     def no_answer(self) -> str:
         """The sentence that stands in for an answer."""
         return self.notice or NO_ANSWER
-
-
-def validate_question(question: object, max_chars: int) -> str:
-    """The question, whitespace-normalised; QuestionError with a clear message otherwise."""
-    if not isinstance(question, str):
-        raise QuestionError("the question must be text")
-    text = " ".join(question.split())
-    if not text:
-        raise QuestionError("the question is empty; ask something like: citebot ask \"Who co-chaired the session?\"")
-    if len(text) > max_chars:
-        raise QuestionError(
-            f"the question is too long ({len(text)} characters, limit {max_chars}); ask one short question"
-        )
-    return text
 
 
 def figures(text: str) -> frozenset[str]:

@@ -16,21 +16,46 @@ from citebot.index.errors import CitebotError, QuestionError
 
 if TYPE_CHECKING:
     from citebot.bot.answer import Answerer
+    from citebot.index.embed.embedders import Embedder
+    from citebot.index.search.rerank import Reranker
 
 
 def open_answerer(settings: Settings) -> Answerer:
-    """Index first (fails fast and cheaply), then the models."""
-    from citebot.bot.answer import Answerer
-    from citebot.index.embed.choose import query_embedder
+    """The index is checked first (fails fast and cheaply). Then the models load on two threads while this
+    one opens the index: ONNX Runtime releases the GIL while it reads and prepares a session and while it
+    runs one, so on two cores the sessions are ready about when the index is. Each session also runs once
+    there, so the first question does not pay that first run's set-up (bench/cold_ask.py)."""
+    store = store_for(settings)
+    if store.live() is None:
+        store.reader(settings.model)  # raises the missing-index error, naming the remedy
+    adopt_legacy_exports(settings, err)
+    with ThreadPoolExecutor(2, thread_name_prefix="load") as loader:
+        reranker = loader.submit(_ready_reranker, settings)
+        embedder = loader.submit(_ready_embedder, settings)
+        from citebot.bot.answer import Answerer  # the answering code loads meanwhile too
+
+        reader = store.reader(settings.model)
+        return Answerer(reader, embedder.result(), top_k=settings.top_k, abstain_below=settings.abstain_below,
+                        max_question_chars=settings.max_question_chars, reranker=reranker.result())
+
+
+def _ready_reranker(settings: Settings) -> Reranker | None:
     from citebot.index.search.rerank import make_reranker
 
-    reader = store_for(settings).reader(settings.model)
-    adopt_legacy_exports(settings, err)
-    with ThreadPoolExecutor(1) as loader:  # the models' sessions load side by side (the GIL is released)
-        reranker = loader.submit(make_reranker, settings.reranker, settings.cache_dir, notify=err)
-        embedder = query_embedder(settings.model, settings.cache_dir, settings.query_encoder, notify=err)
-        return Answerer(reader, embedder, top_k=settings.top_k, abstain_below=settings.abstain_below,
-                        max_question_chars=settings.max_question_chars, reranker=reranker.result())
+    reranker = make_reranker(settings.reranker, settings.cache_dir, notify=err)
+    if reranker is not None:
+        reranker.score("Who?", ["It.", "They."])  # both of the pair-scoring threads
+        if reranker.answerability is not None:
+            reranker.answerability.score("Who?", ["It."])
+    return reranker
+
+
+def _ready_embedder(settings: Settings) -> Embedder:
+    from citebot.index.embed.choose import query_embedder
+
+    embedder = query_embedder(settings.model, settings.cache_dir, settings.query_encoder, notify=err)
+    embedder.encode(["Who?"])
+    return embedder
 
 
 def batch_lines(source: str) -> Iterator[str]:
@@ -47,8 +72,7 @@ def batch_lines(source: str) -> Iterator[str]:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from citebot.bot.answer import validate_question
-    from citebot.bot.render_text import render, terminal_width
+    from citebot.bot.questions import validate_question
 
     if args.batch is None:
         if args.question is None:
@@ -57,6 +81,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     elif args.question is not None:
         raise UsageError("give either a question or --batch FILE, not both")
     answerer = open_answerer(settings)
+    from citebot.bot.render_text import render, terminal_width
+
     questions: Iterable[str] = [str(args.question)] if args.batch is None else batch_lines(args.batch)
     failed = 0
     for question in questions:

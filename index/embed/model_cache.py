@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 ENCODER = "encoder"
@@ -28,11 +27,10 @@ def default_cache_dir() -> Path:
 
 
 def runtime_version() -> str:
-    """The installed onnxruntime's version (read from its metadata: no import)."""
-    try:
-        return version("onnxruntime")
-    except PackageNotFoundError:
-        return "none"
+    """The installed onnxruntime's version (every export is made and read with it imported anyway)."""
+    import onnxruntime
+
+    return str(onnxruntime.__version__)
 
 
 def model_key(model: str) -> str:
