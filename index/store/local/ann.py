@@ -45,18 +45,35 @@ def maybe_convert(index: Any, threshold: int = ANN_THRESHOLD) -> Any:
 
     if index.ntotal < threshold or faiss.try_extract_index_ivf(index) is not None:
         return index
-    n, d = index.ntotal, index.d
+    n = index.ntotal
     ids = faiss.vector_to_array(index.id_map).astype(np.int64)
-    nlist = int(4 * math.sqrt(n))
-    ivf = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(d), d, nlist, faiss.ScalarQuantizer.QT_fp16,
-                                        faiss.METRIC_INNER_PRODUCT)
-    rng = np.random.default_rng(0)
-    sample = np.sort(rng.choice(n, min(n, TRAIN_PER_LIST * nlist), replace=False))
-    ivf.train(np.vstack([index.index.reconstruct(int(i)) for i in sample]).astype(np.float32)
-              if len(sample) < 2000 else index.index.reconstruct_batch(sample.astype(np.int64)))
-    ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # faiss's own stubs leave DirectMap out
+    sample = training_rows(n)
+    ivf = trained_ivf(index.index.reconstruct_batch(sample.astype(np.int64)) if len(sample) >= 2000
+                      else np.vstack([index.index.reconstruct(int(i)) for i in sample]).astype(np.float32), n)
     for start in range(0, n, CHUNK):
         stop = min(n, start + CHUNK)
         ivf.add_with_ids(index.index.reconstruct_n(start, stop - start), ids[start:stop])
+    return ivf
+
+
+def training_rows(n: int) -> np.ndarray:
+    """Which of ``n`` vectors train the lists of an IVF index for ``n`` vectors (a fixed random sample)."""
+    rng = np.random.default_rng(0)
+    return np.sort(rng.choice(n, min(n, TRAIN_PER_LIST * nlist_for(n)), replace=False))
+
+
+def nlist_for(n: int) -> int:
+    return int(4 * math.sqrt(n))
+
+
+def trained_ivf(sample: np.ndarray, n: int) -> Any:
+    """An empty IVF-SQfp16 index for ``n`` vectors, its lists trained on ``sample`` (see training_rows)."""
+    import faiss
+
+    d = sample.shape[1]
+    ivf = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(d), d, nlist_for(n), faiss.ScalarQuantizer.QT_fp16,
+                                        faiss.METRIC_INNER_PRODUCT)
+    ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
+    ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # faiss's own stubs leave DirectMap out
     set_nprobe(ivf)
     return ivf

@@ -127,7 +127,7 @@ class GenerationWriter:
                 split = {a.id: given[a.id] if given is not None else split_article(a) for a in todo}
                 reusable = self._reusable_vectors(db, vectors, split)
                 self._remove(db, vectors, articles, doomed)
-                self._insert(db, vectors, articles, todo, split, reusable)
+                vectors = self._insert(db, vectors, articles, todo, split, reusable)
                 manifest = self._manifest(db, number)
                 self.keywords.commit()
                 if self.keywords.counts() != (manifest.sentences, manifest.articles) or len(self.table) != manifest.sentences:
@@ -223,7 +223,9 @@ class GenerationWriter:
     def _insert(
         self, db: sqlite3.Connection, vectors: Any, articles: Any, todo: list[Article],
         split: dict[str, list[Sentence]], reusable: dict[str, np.ndarray],
-    ) -> None:
+    ) -> Any:
+        """Insert ``todo``; returns the sentence vectors' index (a fresh build past the approximate-search
+        threshold goes straight into a new IVF index, trained on a sample of its vectors)."""
         sentences: list[Sentence] = []
         article_rows: list[int] = []
         ids: list[int] = []
@@ -252,28 +254,46 @@ class GenerationWriter:
         self.table = self.table.plus(ids, owners, [s.index for s in sentences], [flags(s.text) for s in sentences])
         fresh_texts = sorted({s.text for s in sentences if s.text not in reusable}, key=len)
         encoded = self._encode(fresh_texts)
-        lookup = dict(reusable)
-        lookup.update(zip(fresh_texts, encoded, strict=True))
+        row_of = {text: n for n, text in enumerate(fresh_texts)}
+        del fresh_texts
+
+        def vectors_of(texts: list[str]) -> np.ndarray:
+            rows = [row_of.get(t, -1) for t in texts]
+            if len(encoded):
+                out = encoded[np.maximum(np.asarray(rows, dtype=np.int64), 0)]
+            else:
+                out = np.zeros((len(texts), self.embedder.dimension), np.float32)
+            for n, row in enumerate(rows):
+                if row < 0:
+                    out[n] = reusable[texts[n]]
+            return np.asarray(out, dtype=np.float32)
+
         if sentences:
-            matrix = np.vstack([lookup[s.text] for s in sentences]).astype(np.float32)
-            vectors.add_with_ids(matrix, np.asarray(ids, dtype=np.int64))
-            self._add_article_vectors(articles, todo, split, article_rows, lookup)
-        self.report.sentences_embedded += len(fresh_texts)
-        self.report.sentences_reused += len(sentences) - len(fresh_texts)
+            if self.fresh and len(sentences) >= self.ann_threshold:  # straight into the approximate index: no flat copy
+                sample = ann.training_rows(len(sentences))
+                vectors = ann.trained_ivf(vectors_of([sentences[int(i)].text for i in sample]), len(sentences))
+            for start in range(0, len(sentences), ann.CHUNK):  # a chunk at a time: never a second copy of every vector
+                part = sentences[start: start + ann.CHUNK]
+                vectors.add_with_ids(vectors_of([s.text for s in part]), np.asarray(ids[start: start + ann.CHUNK], dtype=np.int64))
+            self._add_article_vectors(articles, todo, split, article_rows, vectors_of)
+        self.report.sentences_embedded += len(row_of)
+        self.report.sentences_reused += len(sentences) - len(row_of)
+        return vectors
 
-    @staticmethod
-    def _add_article_vectors(articles: Any, todo: list[Article], split: dict[str, list[Sentence]],
-                             rows: list[int], lookup: dict[str, np.ndarray]) -> None:
+    def _add_article_vectors(self, articles: Any, todo: list[Article], split: dict[str, list[Sentence]],
+                             rows: list[int], vectors_of: Callable[[list[str]], np.ndarray]) -> None:
         """An article's vector is the normalised mean of its sentence vectors: context for free."""
-        dim = next(iter(lookup.values())).shape[0]
-        mean = np.vstack([np.mean([lookup[s.text] for s in split[a.id]], axis=0) if split[a.id] else np.zeros(dim)
-                          for a in todo]).astype(np.float32)
-        mean /= np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
-        articles.add_with_ids(mean, np.asarray(rows, dtype=np.int64))
+        dim = self.embedder.dimension
+        for start in range(0, len(todo), ann.CHUNK // 20):
+            part = todo[start: start + ann.CHUNK // 20]
+            mean = np.vstack([vectors_of([s.text for s in split[a.id]]).mean(axis=0) if split[a.id] else np.zeros(dim)
+                              for a in part]).astype(np.float32)
+            mean /= np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
+            articles.add_with_ids(mean, np.asarray(rows[start: start + len(part)], dtype=np.int64))
 
-    def _encode(self, texts: list[str]) -> list[np.ndarray]:
+    def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
-            return []
+            return np.zeros((0, self.embedder.dimension), np.float32)
         done = 0
         total = len(texts)
 
@@ -283,7 +303,7 @@ class GenerationWriter:
             if self.progress:
                 self.progress(done, total)
 
-        return list(self.embedder.encode(texts, progress=step))
+        return np.asarray(self.embedder.encode(texts, progress=step), dtype=np.float32)
 
     def _manifest(self, db: sqlite3.Connection, number: int) -> Manifest:
         articles = db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
