@@ -72,7 +72,8 @@ from citebot.index.search.rerank import ANSWERABILITY, ARTIFACT, OnnxReranker, e
 from citebot.index.search.rerank_text import pair_tokenizer
 encoder = onnx_encoder(settings.model, settings.cache_dir)
 mark("find the exports")
-inference_session(encoder / "model.onnx")
+from citebot.index.embed.onnx_encoder import OPTIMIZED, encoder_info
+inference_session(encoder / OPTIMIZED, optimized=encoder_info(encoder)["optimized"])
 mark("encoder session")
 from tokenizers import Tokenizer
 Tokenizer.from_file(str(encoder / "tokenizer.json"))

@@ -177,6 +177,33 @@ def test_text_answers_fit_the_terminal_width(fake_env: Path, monkeypatch: pytest
         assert max(len(line) for line in out.splitlines()) > 100
 
 
+def test_ask_leaves_with_its_exit_status_and_every_line_written(tmp_path: Path) -> None:
+    """`citebot ask` ends its process without tearing the interpreter down: every line it printed into a
+    pipe arrives, and the exit status is the command's (0, 1 for a refused question, 3 for a batch with one)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import FAKE_MODEL, SAMPLES
+
+    env = dict(os.environ, CITEBOT_MODEL=FAKE_MODEL, CITEBOT_INDEX_DIR=str(tmp_path / "ix"), CITEBOT_RERANKER="none",
+               PYTHONPATH=str(Path(__file__).parent.parent))
+    subprocess.run([sys.executable, "-m", "citebot.bot.cli", "index", "build", str(SAMPLES)], env=env, capture_output=True, check=True)
+    questions = [f"How much will the subsea cable cost? ({n})" for n in range(40)] + ["?" * 5000]
+    (tmp_path / "questions.txt").write_text("\n".join(questions) + "\n", encoding="utf-8")
+    code = "import sys; sys.argv = ['citebot'] + sys.argv[1:]; from citebot.bot.cli import main; main()"
+    batch = subprocess.run([sys.executable, "-c", code, "ask", "--json", "--batch", str(tmp_path / "questions.txt")],
+                           env=env, capture_output=True, text=True, timeout=120)
+    lines = [json.loads(line) for line in batch.stdout.splitlines()]
+    assert batch.returncode == EXIT_PARTIAL, batch.stderr[-1000:]
+    assert [line["question"] for line in lines] == questions and "error" in lines[-1] and "answers" in lines[0]
+    one = subprocess.run([sys.executable, "-c", code, "ask", "How much will the subsea cable cost?"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert one.returncode == EXIT_OK and "EUR 1.1 billion" in " ".join(one.stdout.split())
+    refused = subprocess.run([sys.executable, "-c", code, "ask", "--json", " "], env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == EXIT_ERROR and "error" in json.loads(refused.stdout)
+
+
 def test_text_answers_in_a_pseudo_terminal_follow_its_width(tmp_path: Path) -> None:
     import os
     import pty

@@ -193,7 +193,8 @@ def test_shipped_reranker_loads_exports_and_scores_its_reference_pairs(tmp_path:
 
     info = json.loads((directory / "reranker.json").read_text(encoding="utf-8"))
     assert info["optimized"] == onnxruntime.__version__ and info["weights"] == "fp16"
-    assert (directory / "model.onnx").stat().st_size < 50_000_000  # the fp32 graph takes 90 MB
+    assert (directory / "model.onnx").stat().st_size < 1_000_000  # the graph; its weights are mapped from the file beside it
+    assert (directory / "model.onnx.data").stat().st_size < 50_000_000  # the fp32 weights take 90 MB
     options = exported.session.get_session_options()
     assert options.graph_optimization_level == onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
@@ -201,7 +202,7 @@ def test_shipped_reranker_loads_exports_and_scores_its_reference_pairs(tmp_path:
     reoptimised = OnnxReranker(directory)  # another onnxruntime's graph is optimised again on loading
     assert reoptimised.session.get_session_options().graph_optimization_level != onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
     assert np.allclose(exported.score(answer["question"], passages), reoptimised.score(answer["question"], passages), atol=1e-4)
-    # an export of an older recipe (format 2: fp32 weights; 1: int8, batched) is made again on first use
+    # an export of an older recipe (format 3: fp16 weights inside the graph; 2: fp32; 1: int8) is not used as it is
     (directory / "reranker.json").write_text(json.dumps({**info, "format": EXPORT_FORMAT - 1}), encoding="utf-8")
     assert not has_export(tmp_path, ARTIFACT)
 
@@ -336,7 +337,8 @@ def exported_samples(tmp_path_factory, real_embedder, builtin_reranker, model_ca
 
 @pytest.mark.parametrize("how", ["truncate", "delete"])
 @pytest.mark.parametrize("name", ["encoder/*/encoder.json", "encoder/*/model.onnx", "encoder/*/tokenizer.json",
-                                  "reranker/*/model.onnx", "reranker/*/reranker.json"])
+                                  "encoder/*/model-opt.onnx.data", "reranker/*/model.onnx", "reranker/*/model.onnx.data",
+                                  "reranker/*/reranker.json"])
 def test_a_damaged_export_is_exported_again_with_one_warning(exported_samples: tuple[Path, Path], name: str, how: str,
                                                              monkeypatch: pytest.MonkeyPatch,
                                                              caplog: pytest.LogCaptureFixture) -> None:
@@ -434,6 +436,56 @@ def test_an_index_with_its_own_exports_moves_them_to_the_model_cache_once(tmp_pa
     assert onnx_encoder(real_embedder.name, cache) is not None
     assert run(["ask", "Who co-chaired the session?"], out=io.StringIO()) == 0
     assert not capsys.readouterr().err.strip()  # once
+
+
+def test_exports_with_their_weights_inside_the_graph_are_brought_to_the_current_form_without_torch(
+        tmp_path: Path, builtin_reranker, model_cache: Path) -> None:  # type: ignore[no-untyped-def]
+    """The cache of the previous release held each graph with its weights inside it (reranker format 3, an
+    encoder card without model-opt.onnx.data): the first use rewrites them, without torch, with one line
+    for each reranker model, and they score and embed exactly as before."""
+    import shutil
+
+    import onnx
+
+    from citebot.index.embed.embedders import DEFAULT_MODEL
+    from citebot.index.embed.onnx_encoder import OPTIMIZED, OnnxQueryEmbedder, encoder_info
+    from citebot.index.embed.onnx_runtime import file_sizes
+    from citebot.index.search.rerank import ANSWERABILITY, ARTIFACT, OnnxReranker, export_dir
+
+    cache = tmp_path / "cache"
+    shutil.copytree(model_cache, cache)
+    question, passages = "Who co-chaired the session?", ["It was co-chaired by Ms Tamm.", "Trade grew.", "x"]
+    before = {}
+    for artifact in (ARTIFACT, ANSWERABILITY):
+        directory = export_dir(cache, artifact)
+        before[artifact] = OnnxReranker(directory).score(question, passages)
+        onnx.save_model(onnx.load(str(directory / "model.onnx")), str(directory / "model.onnx"))  # weights inside
+        (directory / "model.onnx.data").unlink()
+        card = json.loads((directory / "reranker.json").read_text(encoding="utf-8"))
+        (directory / "reranker.json").write_text(json.dumps({**card, "format": 3, "files": file_sizes(directory)}), encoding="utf-8")
+    encoder = next((cache / "encoder").iterdir())
+    vectors = OnnxQueryEmbedder(encoder).encode(passages)
+    onnx.save_model(onnx.load(str(encoder / OPTIMIZED)), str(encoder / OPTIMIZED))
+    (encoder / f"{OPTIMIZED}.data").unlink()
+    info = encoder_info(encoder) or {}
+    (encoder / "encoder.json").write_text(json.dumps({**info, "files": file_sizes(encoder, ("model.onnx", "tokenizer.json", OPTIMIZED))}),
+                                          encoding="utf-8")
+    code = ("import json, sys; from pathlib import Path; said = []; "
+            "from citebot.index.search.rerank import make_reranker; from citebot.index.embed.choose import query_embedder; "
+            f"make_reranker('builtin', Path({str(cache)!r}), notify=said.append); "
+            f"query_embedder({DEFAULT_MODEL!r}, Path({str(cache)!r})); "
+            "print(json.dumps({'said': said, 'torch': 'torch' in sys.modules}))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert not report["torch"], run.stderr[-2000:]
+    assert len(report["said"]) == 2 and all("beside its graph" in line for line in report["said"]), report
+    for artifact in (ARTIFACT, ANSWERABILITY):
+        directory = export_dir(cache, artifact)
+        assert json.loads((directory / "reranker.json").read_text(encoding="utf-8"))["format"] == 4
+        assert (directory / "model.onnx").stat().st_size < 1_000_000
+        assert OnnxReranker(directory).score(question, passages).tolist() == before[artifact].tolist()
+    assert (encoder / f"{OPTIMIZED}.data").is_file() and (encoder / OPTIMIZED).stat().st_size < 1_000_000
+    assert np.array_equal(OnnxQueryEmbedder(encoder).encode(passages), vectors)
 
 
 def test_seed_questions_hold_among_hundreds_of_other_articles(tmp_path: Path, real_embedder, builtin_reranker) -> None:  # type: ignore[no-untyped-def]

@@ -46,6 +46,7 @@ def onnx_encoder(model: str, cache: Path, *, int8: bool = False, notify: Notify 
         reference = make_embedder(model)
         if not isinstance(reference, SentenceTransformerEmbedder) or not export(reference, fp32):
             return None
+    optimize_export(fp32)  # brings an older export's optimised graph to the current form; nothing when it is current
     if not int8:
         return fp32
     target = encoder_dir(cache, model, int8=True)

@@ -28,6 +28,7 @@ from citebot.index.embed.onnx_runtime import (
     quantize_int8,
     replace_dir,
     save_optimized,
+    weights_file,
 )
 
 log = logging.getLogger("citebot.encoder")
@@ -157,25 +158,36 @@ def _save_optimized(staged: Path, info: dict[str, object], reference: Embedder) 
     on loading, so that a session skips that work (a faster cold ``ask``); kept only if its vectors match the
     model's as the plain graph's do."""
     optimized = save_optimized(staged / "model.onnx", staged / OPTIMIZED)
-    names = (*EXPORTED_FILES, OPTIMIZED)
+    names = (*EXPORTED_FILES, OPTIMIZED, weights_file(staged / OPTIMIZED).name)
     (staged / "encoder.json").write_text(json.dumps({**info, "optimized": optimized, "files": file_sizes(staged, names)},
                                                     indent=2), encoding="utf-8")
     if worst_probe_cosine(OnnxQueryEmbedder(staged), reference) < MIN_PROBE_COSINE:
         log.warning("the optimised encoder graph gives other vectors; keeping the plain one")
         (staged / OPTIMIZED).unlink()
+        weights_file(staged / OPTIMIZED).unlink()
         (staged / "encoder.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+
+
+def optimized_current(info: dict[str, object]) -> bool:
+    """An export's card says it has the optimised graph with its weights in a file beside it."""
+    files = info.get("files")
+    return bool(info.get("optimized")) and isinstance(files, dict) and f"{OPTIMIZED}.data" in files
 
 
 def optimize_export(directory: Path) -> None:
     """Add the optimised graph to an export made without one (an index's own export from before the model
-    cache), checked against the plain graph, which was checked against the model when it was exported."""
+    cache) or with its weights inside it, checked against the plain graph, which was checked against the
+    model when it was exported."""
     info = encoder_info(directory)
-    if info is None or info.get("optimized") or info.get("precision", "fp32") != "fp32":
+    if info is None or optimized_current(info) or info.get("precision", "fp32") != "fp32":
         return
+    info = {k: v for k, v in info.items() if k != "optimized"} | {"files": file_sizes(directory)}
     staged = directory.parent / f".tmp-{directory.name}-{os.getpid()}"
     shutil.rmtree(staged, ignore_errors=True)
     shutil.copytree(directory, staged)
     try:
+        (staged / OPTIMIZED).unlink(missing_ok=True)
+        (staged / "encoder.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
         _save_optimized(staged, info, OnnxQueryEmbedder(staged))
         replace_dir(staged, directory)
     finally:

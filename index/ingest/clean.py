@@ -13,7 +13,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-from dateutil import parser as dateparser
 
 # ` date 2025-08-06 ` glued to the start of the first paragraph by some scrapers.
 DATE_PREFIX = re.compile(r"date\s+(\d{4}-\d{2}-\d{2})\s+")
@@ -142,6 +141,8 @@ def parse_date(text: str) -> str | None:
     if not re.search(r"\b(?:19|20)\d{2}\b", head) or not MONTHS.search(head):
         m = re.search(r"\b((?:19|20)\d{2})-(\d{2})-(\d{2})\b", head)
         return iso_date(m.group(0)) if m else None
+    from dateutil import parser as dateparser  # here, not at the top: questions read this module, only ingest parses dates
+
     try:
         return str(dateparser.parse(head, fuzzy=True).date().isoformat())
     except (ValueError, OverflowError, AttributeError, TypeError):

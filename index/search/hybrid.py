@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.ma  # noqa: F401  np.unique imports it on its first call (~35 ms): a cold ask pays it while its models load
 
 from citebot.index.ingest.answer_types import answer_type
 from citebot.index.ingest.words import STOPWORDS, content_words

@@ -38,10 +38,10 @@ import numpy as np
 
 from citebot.index.embed.model_cache import reranker_dir
 from citebot.index.embed.onnx_runtime import (
-    EXPORTED_FILES,
     default_threads,
     export_problem,
     file_sizes,
+    files_of,
     inference_session,
     padded_feeds,
     replace_dir,
@@ -64,7 +64,7 @@ ANSWERABILITY = MODELS / "answerability.npz"  # the built-in reranker's companio
 BUILTIN, NONE = "builtin", "none"
 EXPORT_DIR = "reranker"
 TOLERANCE = 0.02  # largest |logit - recorded logit| an export may have on the card's reference pairs
-EXPORT_FORMAT = 3  # 3: in the model cache, fp16 weights; 2 (fp32 in the index) and 1 (int8) are replaced
+EXPORT_FORMAT = 4  # 4: fp16 weights beside the graph; 3 (fp16 inside it), 2 (fp32 in the index), 1 (int8) are replaced
 
 
 class Reranker(Protocol):
@@ -175,6 +175,15 @@ def has_export(cache: Path, artifact: Path = ARTIFACT) -> bool:
     return bool(info.get("artifact") == artifact_id(artifact) and info.get("format") == EXPORT_FORMAT)
 
 
+def _upgradable(cache: Path, artifact: Path) -> bool:
+    """The cache holds a whole export of this artifact in format 3 (fp16 weights inside the graph)."""
+    directory = export_dir(cache, artifact)
+    if not directory.exists() or export_problem(directory, "reranker.json") is not None:
+        return False
+    info = json.loads((directory / "reranker.json").read_text(encoding="utf-8"))
+    return bool(info.get("artifact") == artifact_id(artifact) and info.get("format") == 3)
+
+
 def export(cache: Path, artifact: Path = ARTIFACT, card: Path | None = None) -> Path:
     """Merge an artifact into the base model's weights and write its ONNX export to the cache; returns its
     directory. The graph is saved optimised, its weights stored in fp16 and computed in fp32 (logits move
@@ -232,27 +241,30 @@ def _written(staged: Path, meta: dict[str, Any], model_file: str = "model.onnx")
 
 def _finish(staged: Path, meta: dict[str, Any], reference: list[Any], target: Path) -> Path:
     """Turn the fp32 graph ``staged/model.onnx`` (described by ``meta``) into the cached form: optimised by
-    this onnxruntime, weights stored in fp16, checked to score the reference pairs (and generic probes)
-    as the fp32 graph does within TOLERANCE; falls back to the fp32 graph, with a warning, if it does
-    not. Moves the result to ``target``."""
+    this onnxruntime, weights stored in fp16 in a file beside the graph, checked to score the reference
+    pairs (and generic probes) as the fp32 graph does within TOLERANCE; falls back to the optimised fp32
+    graph, with a warning, if it does not. Moves the result to ``target``."""
     probes = reference or [{"question": q, "passage": p} for q, p in PROBES]
     fp32 = _written(staged, meta)
     expected = [{**ref, "logit": float(fp32.score(ref["question"], [ref["passage"]])[0])} for ref in probes]
-    optimized = save_optimized(staged / "model.onnx", staged / "model-opt.onnx")
-    store_fp16_weights(staged / "model-opt.onnx", staged / "model-fp16.onnx")
+    optimized = save_optimized(staged / "model.onnx", staged / "opt" / "model.onnx")
+    store_fp16_weights(staged / "opt" / "model.onnx", staged / "fp16" / "model.onnx")
     compact = {**meta, "optimized": optimized, "weights": "fp16"}
-    if _worst(_written(staged, compact, "model-fp16.onnx"), expected) <= TOLERANCE:
-        os.replace(staged / "model-fp16.onnx", staged / "model.onnx")
-        meta = compact
+    chosen = None
+    if _worst(_written(staged, compact, "fp16/model.onnx"), expected) <= TOLERANCE:
+        chosen, meta = "fp16", compact
     else:
         log.warning("the reranker with fp16 weights scores differently; keeping its fp32 weights")
         del compact["weights"]
-        if _worst(_written(staged, compact, "model-opt.onnx"), expected) <= TOLERANCE:
-            os.replace(staged / "model-opt.onnx", staged / "model.onnx")
-            meta = compact
-    for leftover in ("model-opt.onnx", "model-fp16.onnx"):
-        (staged / leftover).unlink(missing_ok=True)
-    (staged / "reranker.json").write_text(json.dumps({**meta, "files": file_sizes(staged)}), encoding="utf-8")
+        if _worst(_written(staged, compact, "opt/model.onnx"), expected) <= TOLERANCE:
+            chosen, meta = "opt", compact
+    if chosen is not None:
+        for part in (staged / chosen).iterdir():
+            os.replace(part, staged / part.name)
+    for leftover in ("opt", "fp16"):
+        shutil.rmtree(staged / leftover, ignore_errors=True)
+    (staged / "reranker.json").write_text(json.dumps({**meta, "files": file_sizes(staged, files_of(staged, "reranker.json"))}),
+                                          encoding="utf-8")
     replace_dir(staged, target)
     return target
 
@@ -290,20 +302,28 @@ def adopt_index_rerankers(index_dir: Path, cache: Path) -> int:
         target = reranker_dir(cache, aid)
         if target.exists() and export_problem(target, "reranker.json") is None:
             continue
-        staged = _staging(target)
+        card = cards.get(aid)
         try:
-            for name in EXPORTED_FILES:
-                shutil.copy2(old / name, staged / name)
-            meta = {k: v for k, v in meta.items() if k not in ("files", "weights")} | {"format": EXPORT_FORMAT}
-            card = cards.get(aid)
-            _finish(staged, meta, read_card(card).get("reference", []) if card else [], target)
+            _refinish(old, meta, read_card(card).get("reference", []) if card else [], target)
         except (OSError, ValueError, RuntimeError) as exc:
             log.warning("could not move the reranker export %s into the cache (%s); it is exported again when needed",
                         old, (str(exc).splitlines() or [type(exc).__name__])[0][:160])
-        finally:
-            shutil.rmtree(staged, ignore_errors=True)
     shutil.rmtree(legacy, ignore_errors=True)
     return freed
+
+
+def _refinish(source: Path, meta: dict[str, Any], reference: list[Any], target: Path) -> None:
+    """Put an earlier export's graph (``source``: fp32 weights, or fp16 ones inside the graph) into the
+    current form at ``target`` without torch: it is optimised again, which folds fp16 weights back into
+    fp32 ones, and stored as ``_finish`` stores a new export."""
+    staged = _staging(target)
+    try:
+        for name in files_of(source, "reranker.json"):
+            shutil.copy2(source / name, staged / name)
+        meta = {k: v for k, v in meta.items() if k not in ("files", "weights", "optimized")} | {"format": EXPORT_FORMAT}
+        _finish(staged, meta, reference, target)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
 
 
 def ensure_export(cache: Path, setting: str, notify: Callable[[str], None] | None = None) -> Path | None:
@@ -324,6 +344,13 @@ def _companion(setting: str) -> Path | None:
 
 
 def _exported(cache: Path, artifact: Path, notify: Callable[[str], None] | None = None) -> Path:
+    if _upgradable(cache, artifact):
+        directory = export_dir(cache, artifact)
+        if notify:
+            notify(f"storing the {artifact.stem} model's weights beside its graph in {cache} (once per machine)")
+        card = CARD if artifact == ARTIFACT else artifact.with_suffix(".json")
+        meta = json.loads((directory / "reranker.json").read_text(encoding="utf-8"))
+        _refinish(directory, meta, read_card(card).get("reference", []) if card.is_file() else [], directory)
     if not has_export(cache, artifact):
         if notify:
             notify(f"exporting the {artifact.stem} model to {cache} (once per machine, about 10 s)")
