@@ -7,7 +7,8 @@ each is a random mix of two real all-MiniLM-L6-v2 sentence vectors plus a little
 vectors have the shape of real ones at a fraction of the cost. Everything else is the real
 pipeline: the writer (splitting, SQLite, tantivy, FAISS, automatic switch to IVF above
 index.ann.ANN_THRESHOLD), the reader, the hybrid ask with the exported ONNX query encoder on real
-SQuAD questions. Prints build time and peak RSS, the index type, recall@10 of the index against
+SQuAD questions. Prints build time, the index's size on disk and the peak RSS of the process that built it (which
+holds nothing else: the articles to write and the writer), the index type, recall@10 of the index against
 exact search, warm ask latency p50/p90 (embedding included) and the RSS of a serving process.
 Each synthetic article has an outlet (one of 20) and a date (one of 365 days of 2025), and the same
 questions are asked limited to one outlet, one day and one month: recall@10 of the filtered dense
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -37,7 +37,7 @@ from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
 from citebot.index.ingest.articles import make_article
 from citebot.index.ingest.sentences import split_article
 from citebot.index.store.base import Filter
-from citebot.index.store.local.writer import write
+from citebot.index.store.local.generations import current_generation
 
 PER_ARTICLE = 20
 OUTLETS = 20
@@ -89,6 +89,25 @@ def synthetic_articles(sentences: int, vocabulary: list[str], seed: int = 1) -> 
                                 published=(date(2025, 1, 1) + timedelta(days=a % 365)).isoformat()))
     return out
 
+
+BUILD = """
+import json, sys, time
+from pathlib import Path
+import numpy as np
+from bench.scale import MixtureEmbedder, synthetic_articles
+from citebot.index.store.local.writer import write
+def rss(field):
+    status = Path("/proc/self/status").read_text()
+    return int(next(l for l in status.splitlines() if l.startswith(field)).split()[1]) / 1024
+size, index_dir, work, name = int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+articles = synthetic_articles(size, json.loads((work / "vocabulary.json").read_text(encoding="utf-8")))
+embedder = MixtureEmbedder(np.load(work / "real-vectors.npy"), name)
+before = rss("VmRSS:")
+t0 = time.perf_counter()
+report = write(index_dir, embedder, articles, fresh=True)
+print(json.dumps({"seconds": time.perf_counter() - t0, "peak": rss("VmHWM:"), "before": before,
+                  "sentences": report.sentences_total, "articles": report.articles_total}))
+"""
 
 SERVE = """
 import json, sys, time
@@ -230,17 +249,21 @@ def main() -> None:
     for size in sizes:
         with tempfile.TemporaryDirectory(dir=args.work) as tmp:
             index_dir = Path(tmp) / "ix"
-            articles = synthetic_articles(size, vocabulary)
-            t0 = time.perf_counter()
-            report = write(index_dir, MixtureEmbedder(real, st.name), articles, fresh=True)
-            build = time.perf_counter() - t0
+            (args.work / "vocabulary.json").write_text(json.dumps(vocabulary), encoding="utf-8")
+            built = json.loads(subprocess.run([sys.executable, "-c", BUILD, str(size), str(index_dir), str(args.work), st.name],
+                                              cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
             from citebot.index.store.local.reader import IndexReader
 
             reader = IndexReader.open(index_dir)
-            print(f"{report.sentences_total} sentences / {report.articles_total} articles: built in {build:.0f}s "
-                  f"({report.sentences_total / build:.0f} sentences/s, generated vectors), "
-                  f"peak RSS of this process so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; "
-                  f"index {reader.manifest.faiss}")
+            live = current_generation(index_dir)
+            assert live is not None
+            on_disk = sum(p.stat().st_size for p in live.rglob("*") if p.is_file()) / 2**30
+            print(f"{built['sentences']} sentences / {built['articles']} articles: built in {built['seconds']:.0f}s "
+                  f"({built['sentences'] / built['seconds']:.0f} sentences/s, generated vectors); index {reader.manifest.faiss}, "
+                  f"{on_disk:.2f} GiB on disk; build process peak RSS {built['peak'] / 1024:.2f} GiB "
+                  f"({built['peak'] / 1024 / on_disk:.2f}x the index), of which {built['before'] / 1024:.2f} GiB held before "
+                  f"the build began (interpreter, the {built['articles']} articles to write)")
+            articles = synthetic_articles(size, vocabulary) if args.store == "milvus" else []
             print(f"  recall@10 against exact search: {recall_at_10(reader, qvec):.4f}")
             from citebot.bot.answer import Answerer
             from citebot.index.embed.choose import query_embedder

@@ -202,6 +202,49 @@ def test_large_index_switches_to_approximate_search_and_stays_editable(tmp_path:
     assert reader.manifest.faiss.startswith("IVF") and all(h.article_id != "port-aalborg-strike-2026-03" for h in hits)
 
 
+class RecordingEmbedder(HashEmbedder):
+    """Remembers every batch of texts it was asked to embed."""
+
+    def __init__(self, dimension: int) -> None:
+        super().__init__(dimension)
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts, progress=None):  # type: ignore[no-untyped-def]
+        self.calls.append(list(texts))
+        return super().encode(texts, progress)
+
+
+def test_a_large_build_embeds_a_chunk_at_a_time_and_each_text_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh build past the approximate-search threshold embeds a training sample first, then the rest a
+    chunk of whole articles at a time (never every vector at once); a sentence that recurs across chunks
+    and the sample's sentences are embedded once; the index answers as one built in a single chunk."""
+    from citebot.index.store.local import ann
+
+    articles = load([SAMPLES])[0] + [
+        make_article(f"Filler report {i} covers topic {i % 17} with several more words.\n\n"
+                     f"Officials said the figures would be revised.\n\nItem {i} closes the report on page {i % 9}.", None)
+        for i in range(1200)]
+    monkeypatch.setattr(ann, "TRAIN_PER_LIST", 2)  # a sample smaller than the collection, as at a million sentences
+    whole = RecordingEmbedder(64)
+    write(tmp_path / "whole", whole, articles, fresh=True, ann_threshold=3000)
+    monkeypatch.setattr(ann, "CHUNK", 400)
+    chunked = RecordingEmbedder(64)
+    report = write(tmp_path / "chunked", chunked, articles, fresh=True, ann_threshold=3000)
+    embedded = [t for call in chunked.calls for t in call]
+    assert len(embedded) == len(set(embedded)) == report.sentences_embedded  # each text once
+    assert "Officials said the figures would be revised." in embedded  # in every filler article: once
+    assert len(chunked.calls) > 6 and max(len(c) for c in chunked.calls[1:]) < 400 + 100  # a chunk of whole articles
+    assert 0 < len(chunked.calls[0]) <= len(ann.training_rows(report.sentences_total))  # the sample's distinct texts
+    assert len(whole.calls) == 2 and sorted(embedded) == sorted(t for call in whole.calls for t in call)
+    one, many = IndexReader.open(tmp_path / "whole"), IndexReader.open(tmp_path / "chunked")
+    assert many.manifest.faiss.startswith("IVF") and many.vectors.ntotal == many.manifest.sentences == one.manifest.sentences
+    assert many.article_vectors.ntotal == len(articles)  # an article's vector: the mean of its sentences', chunk or not
+    assert np.allclose(many.article_vectors.index.reconstruct_n(0, len(articles)),
+                       one.article_vectors.index.reconstruct_n(0, len(articles)), atol=1e-6)
+    for question in ("How many ships were delayed during the strike?", "What does filler report 77 cover?"):
+        assert [h.text for h in ask(many, chunked, question, k=10)] == [h.text for h in ask(one, whole, question, k=10)]
+
+
 def test_lazy_embedder_loads_nothing_when_nothing_is_embedded(sample_index: Path) -> None:
     from citebot.index.embed.choose import embedder_for_writes
     from citebot.index.embed.embedders import LazyEmbedder

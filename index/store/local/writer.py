@@ -65,6 +65,7 @@ class GenerationWriter:
         self.metadata_changed = False
         self.keywords: keyword.KeywordWriter  # set by _open_base, with the table
         self.table = SentenceTable.empty()
+        self._to_embed = self._embedded = 0  # new texts of this write, and how many are embedded so far
 
     def _open_base(self, staged: Path) -> tuple[sqlite3.Connection, Any, Any]:
         """(metadata db, sentence vectors, article vectors) to change; also sets the keyword writer and table."""
@@ -252,58 +253,109 @@ class GenerationWriter:
             ids += mine
             owners += [article_rows[-1]] * len(mine)
         self.table = self.table.plus(ids, owners, [s.index for s in sentences], [flags(s.text) for s in sentences])
-        fresh_texts = sorted({s.text for s in sentences if s.text not in reusable}, key=len)
-        encoded = self._encode(fresh_texts)
-        row_of = {text: n for n, text in enumerate(fresh_texts)}
-        del fresh_texts
+        return self._embed_and_add(vectors, articles, todo, split, article_rows, ids, reusable)
 
-        def vectors_of(texts: list[str]) -> np.ndarray:
-            rows = [row_of.get(t, -1) for t in texts]
-            if len(encoded):
-                out = encoded[np.maximum(np.asarray(rows, dtype=np.int64), 0)]
-            else:
-                out = np.zeros((len(texts), self.embedder.dimension), np.float32)
-            for n, row in enumerate(rows):
-                if row < 0:
-                    out[n] = reusable[texts[n]]
-            return np.asarray(out, dtype=np.float32)
-
-        if sentences:
-            if self.fresh and len(sentences) >= self.ann_threshold:  # straight into the approximate index: no flat copy
-                sample = ann.training_rows(len(sentences))
-                vectors = ann.trained_ivf(vectors_of([sentences[int(i)].text for i in sample]), len(sentences))
-            for start in range(0, len(sentences), ann.CHUNK):  # a chunk at a time: never a second copy of every vector
-                part = sentences[start: start + ann.CHUNK]
-                vectors.add_with_ids(vectors_of([s.text for s in part]), np.asarray(ids[start: start + ann.CHUNK], dtype=np.int64))
-            self._add_article_vectors(articles, todo, split, article_rows, vectors_of)
-        self.report.sentences_embedded += len(row_of)
-        self.report.sentences_reused += len(sentences) - len(row_of)
+    def _embed_and_add(self, vectors: Any, articles: Any, todo: list[Article], split: dict[str, list[Sentence]],
+                       article_rows: list[int], ids: list[int], reusable: dict[str, np.ndarray]) -> Any:
+        """Embed the new sentences a chunk of articles at a time (about ann.CHUNK sentences) and add each
+        chunk's vectors, and its articles' mean vectors, before embedding the next: besides the index,
+        only one chunk's float32 vectors exist. A text is embedded once: one that occurs more than once
+        keeps its vector for the rest of the write. A fresh build past the approximate-search threshold first embeds a
+        fixed sample of its sentences and trains an IVF index on them (no flat copy of every vector);
+        each chunk then takes its share of the sample's vectors, which go with it. Returns the sentence
+        vectors' index."""
+        texts = [s.text for a in todo for s in split[a.id]]
+        seen: set[str] = set()
+        recurring: set[str] = set()
+        for text in texts:
+            if text not in reusable:
+                (recurring if text in seen else seen).add(text)
+        self._to_embed, self._embedded = len(seen), 0
+        del seen
+        if not texts:
+            return vectors
+        bounds = self._chunks(todo, split)
+        known: dict[str, np.ndarray] = {}  # vectors of recurring texts
+        sample_parts: list[dict[str, np.ndarray]] = [{} for _ in bounds]
+        if self.fresh and len(texts) >= self.ann_threshold:
+            rows = ann.training_rows(len(texts))
+            sample_texts = [texts[int(i)] for i in rows]
+            encoded = self._vectors_for(sample_texts, reusable, known, recurring, keep=known)
+            vectors = ann.trained_ivf(encoded, len(texts))
+            chunk_of = np.searchsorted(np.asarray([first for first, _, _, _ in bounds]), rows, side="right") - 1
+            for n, text in enumerate(sample_texts):
+                sample_parts[int(chunk_of[n])].setdefault(text, encoded[n].copy())
+            del encoded, sample_texts
+        for number, (first, last, article_start, article_stop) in enumerate(bounds):
+            part = self._vectors_for(texts[first:last], reusable, {**known, **sample_parts[number]}, recurring, known)
+            sample_parts[number] = {}
+            if last > first:
+                vectors.add_with_ids(part, np.asarray(ids[first:last], dtype=np.int64))
+            self._add_article_vectors(articles, todo[article_start:article_stop], split,
+                                      article_rows[article_start:article_stop], part)
+        self.report.sentences_embedded += self._embedded
+        self.report.sentences_reused += len(texts) - self._embedded
         return vectors
 
+    @staticmethod
+    def _chunks(todo: list[Article], split: dict[str, list[Sentence]]) -> list[tuple[int, int, int, int]]:
+        """(first sentence, end sentence, first article, end article) of consecutive runs of whole
+        articles holding about ann.CHUNK sentences each."""
+        bounds: list[tuple[int, int, int, int]] = []
+        first = article_start = position = 0
+        for n, article in enumerate(todo):
+            position += len(split[article.id])
+            if position - first >= ann.CHUNK or n == len(todo) - 1:
+                bounds.append((first, position, article_start, n + 1))
+                first, article_start = position, n + 1
+        return bounds
+
+    def _vectors_for(self, texts: list[str], reusable: dict[str, np.ndarray], known: dict[str, np.ndarray],
+                     recurring: set[str], keep: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Vectors of ``texts`` in order: from ``reusable`` (the previous generation), ``known`` (embedded
+        earlier in this write), or embedded now; a recurring text embedded now is kept in ``keep``."""
+        new = sorted({t for t in texts if t not in reusable and t not in known}, key=len)
+        encoded = self._encode(new)
+        row_of = {text: n for n, text in enumerate(new)}
+        out = np.empty((len(texts), self.embedder.dimension), np.float32)
+        for n, text in enumerate(texts):
+            row = row_of.get(text)
+            out[n] = encoded[row] if row is not None else known[text] if text in known else reusable[text]
+        if keep is not None:
+            for text in recurring.intersection(new):
+                keep[text] = encoded[row_of[text]].copy()
+        return out
+
     def _add_article_vectors(self, articles: Any, todo: list[Article], split: dict[str, list[Sentence]],
-                             rows: list[int], vectors_of: Callable[[list[str]], np.ndarray]) -> None:
-        """An article's vector is the normalised mean of its sentence vectors: context for free."""
+                             rows: list[int], vectors: np.ndarray) -> None:
+        """An article's vector is the normalised mean of its sentence vectors (``vectors``: those of
+        ``todo``'s sentences in order): context for free."""
+        if not todo:
+            return
         dim = self.embedder.dimension
-        for start in range(0, len(todo), ann.CHUNK // 20):
-            part = todo[start: start + ann.CHUNK // 20]
-            mean = np.vstack([vectors_of([s.text for s in split[a.id]]).mean(axis=0) if split[a.id] else np.zeros(dim)
-                              for a in part]).astype(np.float32)
-            mean /= np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
-            articles.add_with_ids(mean, np.asarray(rows[start: start + len(part)], dtype=np.int64))
+        means, start = [], 0
+        for article in todo:
+            count = len(split[article.id])
+            means.append(vectors[start: start + count].mean(axis=0) if count else np.zeros(dim, np.float32))
+            start += count
+        mean = np.vstack(means).astype(np.float32)
+        mean /= np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
+        articles.add_with_ids(mean, np.asarray(rows, dtype=np.int64))
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.embedder.dimension), np.float32)
-        done = 0
-        total = len(texts)
+        before, done = self._embedded, 0
 
         def step(n: int) -> None:
             nonlocal done
             done += n
             if self.progress:
-                self.progress(done, total)
+                self.progress(before + done, self._to_embed)
 
-        return np.asarray(self.embedder.encode(texts, progress=step), dtype=np.float32)
+        encoded = np.asarray(self.embedder.encode(texts, progress=step), dtype=np.float32)
+        self._embedded += len(texts)
+        return encoded
 
     def _manifest(self, db: sqlite3.Connection, number: int) -> Manifest:
         articles = db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
