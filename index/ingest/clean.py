@@ -13,7 +13,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-
 # ` date 2025-08-06 ` glued to the start of the first paragraph by some scrapers.
 DATE_PREFIX = re.compile(r"date\s+(\d{4}-\d{2}-\d{2})\s+")
 
