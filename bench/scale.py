@@ -181,11 +181,7 @@ def milvus_figures(local_dir: Path, articles: list, embedder, qs: list[str], qve
     found = [reader.dense_sentences(q.reshape(1, -1), 10)[0] for q in qvec]
     recall = float(np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact, strict=True)]))
     print(f"  milvus recall@10 against exact search: {recall:.4f}")
-    answerer = Answerer(reader, query_embedder(embedder.name, model_cache()), top_k=5)
-    for q in qs[:10]:
-        answerer.ask(q)
-    p50, p90 = p50_p90(timed(answerer.ask, qs)[1])
-    print(f"  milvus warm ask (ONNX query encoder, hybrid): p50 {p50:.1f} ms, p90 {p90:.1f} ms")
+    warm_ask(Answerer(reader, query_embedder(embedder.name, model_cache()), top_k=5), qs, "milvus warm ask")
     local.close()
     store.close()  # milvus-lite: one process per file (closing stops the embedded engine); the serving process opens it next
     proc = subprocess.run([sys.executable, "-c", SERVE, str(local_dir), json.dumps(qs[:30]), "milvus", uri, str(model_cache())], cwd=ROOT,
@@ -196,6 +192,15 @@ def milvus_figures(local_dir: Path, articles: list, embedder, qs: list[str], qve
     own, children = (float(x) for x in proc.stdout.split())
     print(f"  milvus serving process peak RSS ({min(30, len(qs))} questions): {own:.0f} MiB"
           + (f", plus a milvus-lite server process {children:.0f} MiB" if children else " (milvus-lite's engine runs inside it)"))
+
+
+def warm_ask(answerer, qs: list[str], label: str) -> float:  # type: ignore[no-untyped-def]
+    """Prints the p50 and p90 of asking ``qs`` after 20 warm-up questions; returns the p50 (ms)."""
+    for q in qs[:20]:
+        answerer.ask(q)
+    p50, p90 = p50_p90(timed(answerer.ask, qs)[1])
+    print(f"  {label} (ONNX query encoder, hybrid): p50 {p50:.1f} ms, p90 {p90:.1f} ms")
+    return float(p50)
 
 
 def exact_top10(reader, queries: np.ndarray) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
@@ -269,10 +274,7 @@ def main() -> None:
             from citebot.index.embed.choose import query_embedder
 
             answerer = Answerer(reader, query_embedder(st.name, model_cache()), top_k=5)
-            for q in qs[:20]:
-                answerer.ask(q)
-            p50, p90 = p50_p90(timed(answerer.ask, qs)[1])
-            print(f"  warm ask (ONNX query encoder, hybrid): p50 {p50:.1f} ms, p90 {p90:.1f} ms")
+            p50 = warm_ask(answerer, qs, "warm ask")
             filtered_figures(reader, answerer, qs, qvec, p50)
             if args.profile:
                 import cProfile
