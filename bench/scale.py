@@ -284,6 +284,7 @@ def main() -> None:
                                 str(args.work / "ask.prof"))
                 pstats.Stats(str(args.work / "ask.prof")).sort_stats("tottime").print_stats(12)
             reader.close()
+            del answerer, reader  # the serving process loads the index again: this one's copy goes first
             serve = [sys.executable, "-c", SERVE, str(index_dir), json.dumps(qs[:30]), "local", "", str(model_cache())]
             serving = subprocess.run(serve, cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
             print(f"  serving process peak RSS (index loaded, 30 questions): {float(serving[0]):.0f} MiB")
