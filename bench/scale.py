@@ -244,6 +244,7 @@ def main() -> None:
                     help="milvus: also build the same corpus in Milvus (milvus-lite) and print its figures beside the local store's")
     ap.add_argument("--milvus-index", default="FLAT", help="Milvus index type for the sentence vectors (FLAT = exact)")
     args = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # each figure is on record as soon as it is printed
     args.work.mkdir(parents=True, exist_ok=True)
     sizes = args.sentences or [100_000]
     st = make_embedder(DEFAULT_MODEL)
