@@ -171,7 +171,7 @@ def _save_optimized(staged: Path, info: dict[str, object], reference: Embedder) 
 def optimized_current(info: dict[str, object]) -> bool:
     """An export's card says it has the optimised graph with its weights in a file beside it."""
     files = info.get("files")
-    return bool(info.get("optimized")) and isinstance(files, dict) and f"{OPTIMIZED}.data" in files
+    return bool(info.get("optimized")) and isinstance(files, dict) and weights_file(Path(OPTIMIZED)).name in files
 
 
 def optimize_export(directory: Path) -> None:

@@ -130,7 +130,9 @@ def store_fp16_weights(source: Path, target: Path, min_elements: int = 1024) -> 
     for node in graph.node:
         for name in node.input:
             readers.setdefault(name, []).append(node)
-    halves, casts = [], []
+    halves = []
+    weight_casts = []  # fp16 weight -> fp32 weight, folded once when a session loads
+    row_casts = []  # (Gather, fp16 rows -> fp32 rows), run on the rows each question reads
     for weight in list(graph.initializer):
         if weight.data_type != TensorProto.FLOAT or int(np.prod(weight.dims)) < min_elements:
             continue
@@ -142,13 +144,13 @@ def store_fp16_weights(source: Path, target: Path, min_elements: int = 1024) -> 
             for user in users:
                 rows = user.output[0]
                 user.input[0], user.output[0] = half.name, f"{rows}.fp16"
-                casts.append((user, helper.make_node("Cast", [f"{rows}.fp16"], [rows], to=TensorProto.FLOAT, name=f"{rows}.cast")))
+                row_casts.append((user, helper.make_node("Cast", [f"{rows}.fp16"], [rows], to=TensorProto.FLOAT, name=f"{rows}.cast")))
         else:
-            casts.append((None, helper.make_node("Cast", [half.name], [weight.name], to=TensorProto.FLOAT, name=f"{weight.name}.cast")))
+            weight_casts.append(helper.make_node("Cast", [half.name], [weight.name], to=TensorProto.FLOAT, name=f"{weight.name}.cast"))
     graph.initializer.extend(halves)
-    for position, (_, cast) in enumerate(c for c in casts if c[0] is None):
+    for position, cast in enumerate(weight_casts):
         graph.node.insert(position, cast)
-    for user, cast in (c for c in casts if c[0] is not None):
+    for user, cast in row_casts:
         graph.node.insert(list(graph.node).index(user) + 1, cast)
     target.parent.mkdir(parents=True, exist_ok=True)
     onnx.save_model(model, str(target), save_as_external_data=True, all_tensors_to_one_file=True,

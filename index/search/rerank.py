@@ -162,26 +162,30 @@ def export_dir(cache: Path, artifact: Path) -> Path:
     return reranker_dir(cache, artifact_id(artifact))
 
 
-def has_export(cache: Path, artifact: Path = ARTIFACT) -> bool:
-    """The cache holds a whole export of this artifact (a damaged one is exported again, with a warning)."""
+def _export_card(cache: Path, artifact: Path) -> dict[str, Any] | None:
+    """The card of the cache's whole export of this artifact, of any format, or None (a damaged one is
+    reported, and exported again by the caller)."""
     directory = export_dir(cache, artifact)
     if not directory.exists():
-        return False
+        return None
     problem = export_problem(directory, "reranker.json")
     if problem is not None:
         log.warning("the exported reranker is damaged: %s; exporting it again", problem)
-        return False
-    info = json.loads((directory / "reranker.json").read_text(encoding="utf-8"))
-    return bool(info.get("artifact") == artifact_id(artifact) and info.get("format") == EXPORT_FORMAT)
+        return None
+    info: dict[str, Any] = json.loads((directory / "reranker.json").read_text(encoding="utf-8"))
+    return info if info.get("artifact") == artifact_id(artifact) else None
 
 
-def _upgradable(cache: Path, artifact: Path) -> bool:
-    """The cache holds a whole export of this artifact in format 3 (fp16 weights inside the graph)."""
-    directory = export_dir(cache, artifact)
-    if not directory.exists() or export_problem(directory, "reranker.json") is not None:
-        return False
-    info = json.loads((directory / "reranker.json").read_text(encoding="utf-8"))
-    return bool(info.get("artifact") == artifact_id(artifact) and info.get("format") == 3)
+def has_export(cache: Path, artifact: Path = ARTIFACT) -> bool:
+    """The cache holds a whole export of this artifact in the current format."""
+    info = _export_card(cache, artifact)
+    return info is not None and info.get("format") == EXPORT_FORMAT
+
+
+def _reference(artifact: Path) -> list[Any]:
+    """The reference pairs and logits an artifact's card records (none without a card)."""
+    card = artifact.with_suffix(".json")  # reranker.npz: reranker.json (CARD); answerability.npz: answerability.json
+    return list(read_card(card).get("reference", [])) if card.is_file() else []
 
 
 def export(cache: Path, artifact: Path = ARTIFACT, card: Path | None = None) -> Path:
@@ -291,7 +295,7 @@ def adopt_index_rerankers(index_dir: Path, cache: Path) -> int:
     if not legacy.is_dir():
         return 0
     freed = sum(p.stat().st_size for p in legacy.rglob("*") if p.is_file())
-    cards = {artifact_id(a): a.with_suffix(".json") for a in (ARTIFACT, ANSWERABILITY) if a.is_file()}
+    artifacts = {artifact_id(a): a for a in (ARTIFACT, ANSWERABILITY) if a.is_file()}
     for old in sorted(p for p in legacy.iterdir() if p.is_dir()):
         if export_problem(old, "reranker.json") is not None:
             continue
@@ -302,9 +306,9 @@ def adopt_index_rerankers(index_dir: Path, cache: Path) -> int:
         target = reranker_dir(cache, aid)
         if target.exists() and export_problem(target, "reranker.json") is None:
             continue
-        card = cards.get(aid)
+        artifact = artifacts.get(aid)
         try:
-            _refinish(old, meta, read_card(card).get("reference", []) if card else [], target)
+            _refinish(old, meta, _reference(artifact) if artifact else [], target)
         except (OSError, ValueError, RuntimeError) as exc:
             log.warning("could not move the reranker export %s into the cache (%s); it is exported again when needed",
                         old, (str(exc).splitlines() or [type(exc).__name__])[0][:160])
@@ -344,18 +348,20 @@ def _companion(setting: str) -> Path | None:
 
 
 def _exported(cache: Path, artifact: Path, notify: Callable[[str], None] | None = None) -> Path:
-    if _upgradable(cache, artifact):
-        directory = export_dir(cache, artifact)
+    """The artifact's export in the cache: as it is when current, rewritten without torch when of format 3
+    (fp16 weights inside the graph), else exported now."""
+    info = _export_card(cache, artifact)
+    directory = export_dir(cache, artifact)
+    if info is not None and info.get("format") == EXPORT_FORMAT:
+        return directory
+    if info is not None and info.get("format") == 3:
         if notify:
             notify(f"storing the {artifact.stem} model's weights beside its graph in {cache} (once per machine)")
-        card = CARD if artifact == ARTIFACT else artifact.with_suffix(".json")
-        meta = json.loads((directory / "reranker.json").read_text(encoding="utf-8"))
-        _refinish(directory, meta, read_card(card).get("reference", []) if card.is_file() else [], directory)
-    if not has_export(cache, artifact):
-        if notify:
-            notify(f"exporting the {artifact.stem} model to {cache} (once per machine, about 10 s)")
-        return export(cache, artifact)
-    return export_dir(cache, artifact)
+        _refinish(directory, info, _reference(artifact), directory)
+        return directory
+    if notify:
+        notify(f"exporting the {artifact.stem} model to {cache} (once per machine, about 10 s)")
+    return export(cache, artifact)
 
 
 def make_reranker(setting: str, cache: Path, notify: Callable[[str], None] | None = None) -> Reranker | None:

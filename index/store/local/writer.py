@@ -10,7 +10,8 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -260,10 +261,10 @@ class GenerationWriter:
         """Embed the new sentences a chunk of articles at a time (about ann.CHUNK sentences) and add each
         chunk's vectors, and its articles' mean vectors, before embedding the next: besides the index,
         only one chunk's float32 vectors exist. A text is embedded once: one that occurs more than once
-        keeps its vector for the rest of the write. A fresh build past the approximate-search threshold first embeds a
-        fixed sample of its sentences and trains an IVF index on them (no flat copy of every vector);
-        each chunk then takes its share of the sample's vectors, which go with it. Returns the sentence
-        vectors' index."""
+        keeps its vector for the rest of the write. A fresh build past the approximate-search threshold
+        first embeds a fixed sample of its sentences and trains an IVF index on them (no flat copy of
+        every vector); each chunk then takes its share of the sample's vectors, which go with it.
+        Returns the sentence vectors' index."""
         texts = [s.text for a in todo for s in split[a.id]]
         seen: set[str] = set()
         recurring: set[str] = set()
@@ -287,7 +288,7 @@ class GenerationWriter:
                 sample_parts[int(chunk_of[n])].setdefault(text, encoded[n].copy())
             del encoded, sample_texts
         for number, (first, last, article_start, article_stop) in enumerate(bounds):
-            part = self._vectors_for(texts[first:last], reusable, {**known, **sample_parts[number]}, recurring, known)
+            part = self._vectors_for(texts[first:last], reusable, ChainMap(sample_parts[number], known), recurring, known)
             sample_parts[number] = {}
             if last > first:
                 vectors.add_with_ids(part, np.asarray(ids[first:last], dtype=np.int64))
@@ -310,7 +311,7 @@ class GenerationWriter:
                 first, article_start = position, n + 1
         return bounds
 
-    def _vectors_for(self, texts: list[str], reusable: dict[str, np.ndarray], known: dict[str, np.ndarray],
+    def _vectors_for(self, texts: list[str], reusable: dict[str, np.ndarray], known: Mapping[str, np.ndarray],
                      recurring: set[str], keep: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """Vectors of ``texts`` in order: from ``reusable`` (the previous generation), ``known`` (embedded
         earlier in this write), or embedded now; a recurring text embedded now is kept in ``keep``."""
