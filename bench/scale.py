@@ -1,6 +1,6 @@
 """Scale: build and query synthetic indexes of 100k / 1M sentences.
 
-    .venv/bin/python -m bench.scale --sentences 100000 [--sentences 1000000 ...]
+    .venv/bin/python -m bench.scale --sentences 100000 [--sentences 1000000 ...] [--keep DIR [--reuse]]
 
 Sentence texts are synthetic (SQuAD vocabulary) and their vectors are generated, not embedded:
 each is a random mix of two real all-MiniLM-L6-v2 sentence vectors plus a little noise, so the
@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from citebot.index.embed.embedders import DEFAULT_MODEL, make_embedder
 from citebot.index.ingest.articles import make_article
 from citebot.index.ingest.sentences import split_article
 from citebot.index.store.base import Filter
+from citebot.index.store.local.ann import describe
 from citebot.index.store.local.generations import current_generation
 
 PER_ARTICLE = 20
@@ -161,6 +163,16 @@ def recall_at_10(reader, queries: np.ndarray) -> float:  # type: ignore[no-untyp
     return float(np.mean([len(set(found[q]) & set(best[q])) / 10 for q in range(len(queries))]))
 
 
+def article_recall_at_5(reader, queries: np.ndarray) -> float:  # type: ignore[no-untyped-def]
+    """Recall@5 of the article vector search (what brings every sentence of the best articles in) against
+    exact search over every article vector."""
+    rowids = np.asarray([r[0] for r in reader.db.execute("SELECT rowid FROM articles ORDER BY rowid")], np.int64)
+    scores = np.concatenate([queries @ reader.article_vectors_of(rowids[s:s + 50_000]).T for s in range(0, len(rowids), 50_000)], axis=1)
+    exact = rowids[np.argsort(-scores, axis=1)[:, :5]]
+    found = [reader.dense_articles(q[None, :].astype(np.float32), 5)[0] for q in queries]
+    return float(np.mean([len(set(f.tolist()) & set(e.tolist())) / 5 for f, e in zip(found, exact, strict=True)]))
+
+
 def milvus_figures(local_dir: Path, articles: list, embedder, qs: list[str], qvec: np.ndarray,  # type: ignore[type-arg, no-untyped-def]
                    index_type: str) -> None:
     """The same corpus in Milvus (milvus-lite in the same workspace): build, recall, ask latency, RSS."""
@@ -240,6 +252,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/citebot-scale"))
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--profile", action="store_true", help="profile 50 asks")
+    ap.add_argument("--keep", type=Path, help="keep each index in KEEP/SIZE (for bench.probes) instead of deleting it")
+    ap.add_argument("--reuse", action="store_true", help="with --keep: measure an index already kept there instead of building it")
     ap.add_argument("--store", choices=("local", "milvus"), default="local",
                     help="milvus: also build the same corpus in Milvus (milvus-lite) and print its figures beside the local store's")
     ap.add_argument("--milvus-index", default="FLAT", help="Milvus index type for the sentence vectors (FLAT = exact)")
@@ -253,24 +267,32 @@ def main() -> None:
     qvec = st.encode(qs)
     vocabulary = sorted({w for s in qs for w in s.lower().split() if w.isalpha() and len(w) > 3}) or ["word"]
     for size in sizes:
-        with tempfile.TemporaryDirectory(dir=args.work) as tmp:
-            index_dir = Path(tmp) / "ix"
+        with tempfile.TemporaryDirectory(dir=args.work) if args.keep is None else nullcontext(args.keep) as tmp:
+            index_dir = Path(tmp) / ("ix" if args.keep is None else str(size))
             (args.work / "vocabulary.json").write_text(json.dumps(vocabulary), encoding="utf-8")
-            built = json.loads(subprocess.run([sys.executable, "-c", BUILD, str(size), str(index_dir), str(args.work), st.name],
-                                              cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+            reuse = args.reuse and current_generation(index_dir) is not None
+            if not reuse:
+                built = json.loads(subprocess.run([sys.executable, "-c", BUILD, str(size), str(index_dir), str(args.work), st.name],
+                                                  cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
             from citebot.index.store.local.reader import IndexReader
 
             reader = IndexReader.open(index_dir)
             live = current_generation(index_dir)
             assert live is not None
             on_disk = sum(p.stat().st_size for p in live.rglob("*") if p.is_file()) / 2**30
-            print(f"{built['sentences']} sentences / {built['articles']} articles: built in {built['seconds']:.0f}s "
-                  f"({built['sentences'] / built['seconds']:.0f} sentences/s, generated vectors); index {reader.manifest.faiss}, "
-                  f"{on_disk:.2f} GiB on disk; build process peak RSS {built['peak'] / 1024:.2f} GiB "
-                  f"({built['peak'] / 1024 / on_disk:.2f}x the index), of which {built['before'] / 1024:.2f} GiB held before "
-                  f"the build began (interpreter, the {built['articles']} articles to write)")
+            if reuse:
+                print(f"{reader.manifest.sentences} sentences / {reader.manifest.articles} articles: the index kept in {index_dir} "
+                      f"(not rebuilt); index {reader.manifest.faiss}, {on_disk:.2f} GiB on disk")
+            else:
+                print(f"{built['sentences']} sentences / {built['articles']} articles: built in {built['seconds']:.0f}s "
+                      f"({built['sentences'] / built['seconds']:.0f} sentences/s, generated vectors); index {reader.manifest.faiss}, "
+                      f"{on_disk:.2f} GiB on disk; build process peak RSS {built['peak'] / 1024:.2f} GiB "
+                      f"({built['peak'] / 1024 / on_disk:.2f}x the index), of which {built['before'] / 1024:.2f} GiB held before "
+                      f"the build began (interpreter, the {built['articles']} articles to write)")
             articles = synthetic_articles(size, vocabulary) if args.store == "milvus" else []
             print(f"  recall@10 against exact search: {recall_at_10(reader, qvec):.4f}")
+            print(f"  articles: {reader.article_vectors.ntotal} vectors, {describe(reader.article_vectors)}; "
+                  f"recall@5 against exact search {article_recall_at_5(reader, qvec):.4f}")
             from citebot.bot.answer import Answerer
             from citebot.index.embed.choose import query_embedder
 

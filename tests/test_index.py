@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
@@ -18,7 +19,9 @@ from citebot.index.errors import IndexCorrupt, IndexMismatch, IndexMissing, Mode
 from citebot.index.ingest.articles import make_article
 from citebot.index.ingest.files import load
 from citebot.index.search.hybrid import HybridSearch, score_gap
+from citebot.index.store.local.ann import nprobe_for
 from citebot.index.store.local.generations import current_generation, generation_dirs
+from citebot.index.store.local.keyword import Counted
 from citebot.index.store.local.reader import IndexReader
 from citebot.index.store.local.writer import write
 from tests.conftest import SAMPLES, Stores
@@ -195,11 +198,25 @@ def test_large_index_switches_to_approximate_search_and_stays_editable(tmp_path:
     write(directory, embedder, articles, fresh=True, ann_threshold=3000)
     reader = IndexReader.open(directory)
     assert reader.manifest.faiss.startswith("IVF") and reader.vectors.ntotal == reader.manifest.sentences
+    assert faiss.try_extract_index_ivf(reader.article_vectors) is not None  # as many articles: theirs too
     assert "120 ships" in ask(reader, embedder, "How many ships were delayed during the strike?")[0].text
+    strike = reader.db.execute("SELECT rowid FROM articles WHERE id = 'port-aalborg-strike-2026-03'").fetchone()[0]
+    question = embedder.encode(["ships delayed strike dockworkers"])
+    rowids = np.arange(1, reader.manifest.articles + 1)
+    scores = reader.article_vectors_of(rowids) @ question[0]
+    exact = rowids[np.argsort(-scores)[:10]]
+    ivf = faiss.extract_index_ivf(reader.article_vectors)
+    assert ivf.nprobe == nprobe_for(ivf.nlist, articles=True) < ivf.nlist and len(reader.dense_articles(question, 10)[0]) == 10
+    ivf.nprobe = ivf.nlist  # every list probed: exactly the exact search's articles, by their own ids
+    found, found_scores = reader.dense_articles(question, 10)
+    assert found[0] == exact[0] == strike and np.allclose(found_scores, np.sort(scores)[::-1][:10], atol=1e-3)  # fp16 storage
     write(directory, embedder, removals=["port-aalborg-strike-2026-03"], ann_threshold=3000)
     reader = IndexReader.open(directory)
     hits = ask(reader, embedder, "ships delayed strike dockworkers", k=50)
     assert reader.manifest.faiss.startswith("IVF") and all(h.article_id != "port-aalborg-strike-2026-03" for h in hits)
+    assert reader.article_vectors.ntotal == reader.manifest.articles == len(articles) - 1
+    faiss.extract_index_ivf(reader.article_vectors).nprobe = faiss.extract_index_ivf(reader.article_vectors).nlist
+    assert strike not in reader.dense_articles(question, 50)[0].tolist()
 
 
 class RecordingEmbedder(HashEmbedder):
@@ -372,6 +389,45 @@ def test_score_gap_is_the_best_fused_score_above_ranks_11_to_30(sample_index: Pa
     assert found.signals["score_gap"] == pytest.approx(scores[0] - scores[10:30].mean())
     assert score_gap(np.asarray([3.0, 1.0, 2.0])) == pytest.approx(1.5)  # fewer than 11: above all the others
     assert score_gap(np.asarray([0.7])) == pytest.approx(0.7) and score_gap(np.asarray([])) == 0.0
+
+
+def test_keyword_ranking_counts_terms_only_as_far_as_it_reads(tmp_path: Path) -> None:
+    """Hits over 40 tokens are scored again from their counted terms; the ranking counts them a batch at a
+    time, only as deep as it has to read, and ranks exactly as when every hit's terms are counted first."""
+    rng = np.random.default_rng(3)
+    filler = ["quay", "ledger", "tariff", "convoy", "berth", "pilot", "tug", "manifest", "customs", "cargo"]
+    articles = [make_article(". ".join(" ".join(["harbour"] * int(rng.integers(1, 4)) + list(rng.choice(filler, int(rng.integers(5, 70)))))
+                                       for _ in range(3)) + ".", None, id=f"h{i}", title=f"Harbour {i}") for i in range(40)]
+    write(tmp_path / "ix", HashEmbedder(64), articles, fresh=True)
+    reader = IndexReader.open(tmp_path / "ix")
+    asked: list[int] = []
+
+    def counting(ids: list[int]) -> dict[int, Counted]:
+        asked.append(len(ids))
+        return reader._sentence_terms(ids)
+
+    everything = reader._sentence_terms([int(i) for i in reader.sentence_ids()])
+    for k in (3, 10, 25):
+        asked.clear()
+        lazy = reader.keywords.top_sentences(["harbour"], k, counting)
+        assert lazy == reader.keywords.top_sentences(["harbour"], k, lambda ids: everything) and len(lazy) == k
+        assert asked[0] == k and all(n <= k // 4 + 1 for n in asked[1:]) and sum(asked) < 2 * k  # never all of the 2k read
+
+
+def test_runs_of_letters_and_digits_bound_the_terms_tantivy_makes_of_any_character() -> None:
+    """A document of at most 40 runs of letters and digits is not analysed for its exact length (keyword.counted):
+    sound only if no character joins two runs for Python that tantivy's tokenizer would split."""
+    import unicodedata
+
+    from citebot.index.ingest.words import analyzer
+    from citebot.index.store.local.keyword import EXACT_UP_TO, WORD_RUN, counted
+
+    analyse = analyzer().analyze
+    joined = [hex(cp) for cp in range(0x20, 0x30000) if unicodedata.category(chr(cp)) != "Cs"
+              and len(analyse(f"a{chr(cp)}b")) > len(WORD_RUN.findall(f"a{chr(cp)}b"))]
+    assert joined == []
+    short, long = " ".join(["harbour"] * EXACT_UP_TO), " ".join(["harbour"] * (EXACT_UP_TO + 1))
+    assert counted({1: short}).fields == {} and counted({1: long}).fields[1][0] == EXACT_UP_TO + 1
 
 
 @pytest.mark.parametrize("exact_up_to", [0, 20_000])  # FAISS's id selector in the IVF lists, or exact over the allowed vectors

@@ -1,11 +1,16 @@
-"""Which FAISS index holds the sentence vectors: exact below a size threshold, approximate above.
+"""Which FAISS index holds the sentence (and article) vectors: exact below a size threshold, approximate above.
 
-Below ANN_THRESHOLD sentences: ``IDMap2(FlatIP)``, exact. At or above it the writer converts the
-vectors to an inverted-file index with fp16 storage (``IVF{nlist},SQfp16``, inner product, a
-hash-table direct map so that ids can be removed and vectors reconstructed): half the memory of
-float32, and a search that probes ``nprobe`` of ``nlist`` lists. With nlist = 4*sqrt(N) and
-nprobe = nlist/16 (at least 64) recall@10 against exact search measured >= 0.98 (bench/scale.py).
-Adds and removals then go straight into the IVF index; a fresh build re-trains it.
+Below ANN_THRESHOLD vectors: ``IDMap2(FlatIP)``, exact. At or above it the writer converts them to
+an inverted-file index with fp16 storage (``IVF{nlist},SQfp16``, inner product, a hash-table direct
+map so that ids can be removed and vectors reconstructed): half the memory of float32, and a search
+that probes ``nprobe`` of ``nlist = 4*sqrt(N)`` lists. Adds and removals then go straight into the
+IVF index; a fresh build re-trains it.
+
+How many lists a search probes (bench/probes.py prints recall against exact search and time for
+each count): a sentence's nearest neighbours sit in a few lists whatever the size, so a sentence
+search probes a fixed SENTENCE_PROBES lists (a number, not a share: the time of a search then grows
+with the lists' length, ~sqrt(N), not with N). An article vector is the mean of its sentences',
+and means of unrelated sentences crowd together, so an article search probes a share of its lists.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from typing import Any
 import numpy as np
 
 ANN_THRESHOLD = 100_000
+SENTENCE_PROBES = 64
+ARTICLE_PROBE_SHARE = 0.15
 TRAIN_PER_LIST = 40
 CHUNK = 50_000
 
@@ -27,19 +34,20 @@ def describe(index: Any) -> str:
     return f"IVF{ivf.nlist},SQfp16,IP" if ivf is not None else "IDMap2,Flat,IP"
 
 
-def nprobe_for(nlist: int) -> int:
-    return min(nlist, max(64, nlist // 16))
+def nprobe_for(nlist: int, articles: bool = False) -> int:
+    """Lists a search probes: a fixed number for sentence vectors, a share of them for article vectors."""
+    return min(nlist, math.ceil(nlist * ARTICLE_PROBE_SHARE) if articles else SENTENCE_PROBES)
 
 
-def set_nprobe(index: Any) -> None:
+def set_nprobe(index: Any, articles: bool = False) -> None:
     import faiss
 
     ivf = faiss.try_extract_index_ivf(index)
     if ivf is not None:
-        ivf.nprobe = nprobe_for(ivf.nlist)
+        ivf.nprobe = nprobe_for(ivf.nlist, articles)
 
 
-def maybe_convert(index: Any, threshold: int = ANN_THRESHOLD) -> Any:
+def maybe_convert(index: Any, threshold: int = ANN_THRESHOLD, articles: bool = False) -> Any:
     """The same vectors in an IVF index when there are enough of them; else the index as it is."""
     import faiss
 
@@ -49,7 +57,7 @@ def maybe_convert(index: Any, threshold: int = ANN_THRESHOLD) -> Any:
     ids = faiss.vector_to_array(index.id_map).astype(np.int64)
     sample = training_rows(n)
     ivf = trained_ivf(index.index.reconstruct_batch(sample.astype(np.int64)) if len(sample) >= 2000
-                      else np.vstack([index.index.reconstruct(int(i)) for i in sample]).astype(np.float32), n)
+                      else np.vstack([index.index.reconstruct(int(i)) for i in sample]).astype(np.float32), n, articles)
     for start in range(0, n, CHUNK):
         stop = min(n, start + CHUNK)
         ivf.add_with_ids(index.index.reconstruct_n(start, stop - start), ids[start:stop])
@@ -66,7 +74,7 @@ def nlist_for(n: int) -> int:
     return int(4 * math.sqrt(n))
 
 
-def trained_ivf(sample: np.ndarray, n: int) -> Any:
+def trained_ivf(sample: np.ndarray, n: int, articles: bool = False) -> Any:
     """An empty IVF-SQfp16 index for ``n`` vectors, its lists trained on ``sample`` (see training_rows)."""
     import faiss
 
@@ -75,5 +83,5 @@ def trained_ivf(sample: np.ndarray, n: int) -> Any:
                                         faiss.METRIC_INNER_PRODUCT)
     ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
     ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # faiss's own stubs leave DirectMap out
-    set_nprobe(ivf)
+    set_nprobe(ivf, articles)
     return ivf

@@ -52,6 +52,7 @@ EXACT_UP_TO = 40  # tantivy keeps a field's length in one byte: exact up to 40 t
 WIDER = 2  # hits read before exact lengths re-rank them (an exact length only lowers a score)
 GATE_MAX = 10_000  # allowed documents a filtered search restricts as a term set (more: read in score order, _search)
 FIELD = re.compile(r"field=(\d+)")
+WORD_RUN = re.compile(r"[^\W_]+")  # letters and digits (str.isalnum), which the simple tokenizer keeps together
 
 SENTENCE_TEXT, ARTICLE_TITLE, ARTICLE_BODY = 1, 1, 2  # tantivy field numbers, in the order the schemas add them
 
@@ -261,13 +262,17 @@ class KeywordIndex:
             found, keys = self._search(searcher, query, k * WIDER if counts else k, key, only)
         if counts is None:
             return {i: float(score) for (score, _), i in zip(found, keys, strict=True)}
-        known = counts(keys)
+        known: dict[int, Counted] = {}
+        read = 0  # hits whose terms are counted: k at first, then a quarter of k at a time, as far as the loop goes
         idf: dict[tuple[str, str], float] = {}
         scores: dict[int, float] = {}
         best: list[float] = []  # a heap of the k best exact scores so far
-        for (score, address), i in zip(found, keys, strict=True):
+        for n, ((score, address), i) in enumerate(zip(found, keys, strict=True)):
             if len(best) == k and best[0] >= score:
                 break  # rounding a length down only raises a score: no hit from here on can enter the k best
+            if n == read:
+                read = n + (k if n == 0 else k // 4 + 1)
+                known.update(counts(keys[n:read]))
             counted = known.get(i)
             if counted is not None and counted.longest > EXACT_UP_TO:
                 score = self._exact(searcher, query, address, key, words, fields, counted, idf)
@@ -341,7 +346,12 @@ class KeywordIndex:
 
 
 def counted(fields: dict[int, str]) -> Counted:
-    """Text fields (tantivy field number -> text) with the terms tantivy indexes for them counted."""
+    """Text fields (tantivy field number -> text) with the terms tantivy indexes for them counted. A document
+    whose every field holds at most EXACT_UP_TO runs of letters and digits (tantivy's simple tokenizer makes at
+    most one term of each) has lengths tantivy keeps exactly: it is not analysed, and keeps tantivy's score."""
+    runs = max((len(WORD_RUN.findall(text)) for text in fields.values()), default=0)
+    if runs <= EXACT_UP_TO:
+        return Counted(runs, {})
     out = {}
     for number, text in fields.items():
         terms = analyzer().analyze(text)

@@ -100,6 +100,7 @@ class IndexReader(SentenceLookups):
         from citebot.index.store.local.ann import set_nprobe
 
         set_nprobe(vectors)
+        set_nprobe(article_vectors, articles=True)
         if article_vectors.ntotal != manifest.articles or article_vectors.d != manifest.dimension:
             raise IndexCorrupt(f"index {generation} is inconsistent: {article_vectors.ntotal} article vectors for "
                                f"{manifest.articles} articles; rebuild it")
@@ -243,15 +244,16 @@ class IndexReader(SentenceLookups):
 
 
 EXACT_FILTERED = 2_000  # a filter letting fewer sentences through is searched exactly over their vectors
+FILTER_EXPONENT = 0.6  # a filter letting a share s through probes 1/s**0.6 times the lists (bench.probes)
 
 
 def _dense(index: Any, query: np.ndarray, k: int, only: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """The k nearest ids (and scores) in a FAISS index, among ``only`` when given, restricted inside the search:
     a few thousand allowed ids are scored exactly from their stored vectors; more go to FAISS's id selector, a
-    bitmap over the ids (exact for the flat index; for IVF it scans the probed lists for allowed ids only, and
-    probes 1/sqrt(share) times more lists for a filter letting a share of the collection through: the nearest
-    allowed vectors lie further out than the nearest of all, though not proportionally further; recall@10
-    against exact filtered search >= 0.999 at a million sentences, bench/scale.py)."""
+    bitmap over the ids (exact for the flat index; for IVF it scans the probed lists for allowed ids only).
+    A filter letting a share s of the collection through probes 1/s**FILTER_EXPONENT times more lists: its
+    10 nearest allowed vectors rank about 10/s among all, and the lists holding the nearest r vectors grow
+    more slowly than r (bench.probes measures recall against exact filtered search)."""
     import faiss
 
     k = min(k, int(index.ntotal) if only is None else int(only.size))
@@ -274,7 +276,7 @@ def _dense(index: Any, query: np.ndarray, k: int, only: np.ndarray | None) -> tu
             params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]  # faiss's stubs omit the keyword its SWIG class takes
         else:
             share = only.size / max(1, int(index.ntotal))
-            nprobe = min(ivf.nlist, int(np.ceil(ivf.nprobe / np.sqrt(share))))
+            nprobe = min(ivf.nlist, int(np.ceil(ivf.nprobe / share ** FILTER_EXPONENT)))
             params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)  # type: ignore[call-arg]  # as above
         scores, ids = index.search(query, k, params=params)
         del bits

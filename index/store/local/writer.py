@@ -144,6 +144,7 @@ class GenerationWriter:
             import faiss
 
             vectors = ann.maybe_convert(vectors, self.ann_threshold)
+            articles = ann.maybe_convert(articles, self.ann_threshold, articles=True)
             manifest.faiss = ann.describe(vectors)
             faiss.write_index(vectors, str(staged / "vectors.faiss"))
             faiss.write_index(articles, str(staged / "articles.faiss"))
