@@ -24,7 +24,7 @@ import numpy as np
 
 from bench.corpora import SQUAD
 from bench.eval_squad import questions
-from bench.scale import FILTERS, article_recall_at_5, exact_top10
+from bench.scale import FILTERS, article_recall_at_5, exact_among, exact_articles, exact_top10, recall
 from bench.timing import machine_reference, p50_p90, timed
 from citebot.index.store import local
 from citebot.index.store.base import Filter
@@ -59,16 +59,17 @@ def main() -> None:
     for probes in sorted({int(p) for p in args.probes.split(",")} | {shipped}):
         ivf.nprobe = probes
         found, ms = timed(lambda q: reader.dense_sentences(q[None, :], 100)[0][:10], qvec)
-        recall = np.mean([len(set(f.tolist()) & e) / 10 for f, e in zip(found, exact, strict=True)])
-        print(f"  sentences, {probes:5d} lists{'*' if probes == shipped else ' '}: recall@10 {recall:.4f}, p50 {p50_p90(ms)[0]:.2f} ms")
+        print(f"  sentences, {probes:5d} lists{'*' if probes == shipped else ' '}: recall@10 {recall(found, exact, 10):.4f}, "
+              f"p50 {p50_p90(ms)[0]:.2f} ms")
     articles = faiss.try_extract_index_ivf(reader.article_vectors)
     if articles is not None:
         own = articles.nprobe
+        best_articles = exact_articles(reader, qvec)
         for count in sorted({max(1, round(float(s) * articles.nlist)) for s in args.shares.split(",")} | {own}):
             articles.nprobe = count
             ms = timed(lambda q: reader.dense_articles(q[None, :], 5), qvec)[1]
             print(f"  articles, {count:5d} of {articles.nlist} lists{'*' if count == own else ' '}: "
-                  f"recall@5 {article_recall_at_5(reader, qvec):.4f}, p50 {p50_p90(ms)[0]:.2f} ms")
+                  f"recall@5 {article_recall_at_5(reader, qvec, best_articles):.4f}, p50 {p50_p90(ms)[0]:.2f} ms")
         articles.nprobe = own
     else:
         print(f"  articles: {reader.article_vectors.ntotal}, searched exactly")
@@ -78,16 +79,14 @@ def main() -> None:
         allowed = reader.allowed_sentences(where)
         if allowed is None or not allowed.size:
             continue
-        scores = qvec @ reader.sentence_vectors(allowed).T
-        wanted = [set(allowed[np.argsort(-row)[:10]].tolist()) for row in scores]
+        wanted = exact_among(reader, qvec, allowed)
         share = allowed.size / reader.vectors.ntotal
         for exponent in sorted({float(x) for x in args.exponents.split(",")} | {own_exponent}):
             local.reader.FILTER_EXPONENT = exponent
             found, ms = timed(lambda q, w=where: reader.dense_sentences(q[None, :], 10, w)[0], qvec)
-            recall = np.mean([len(set(f.tolist()) & e) / max(1, min(10, len(e))) for f, e in zip(found, wanted, strict=True)])
             lists = min(ivf.nlist, int(np.ceil(shipped / share ** exponent)))
             print(f"  {label} ({share:.2%} of the sentences), exponent {exponent}{'*' if exponent == own_exponent else ''}"
-                  f" ({lists} lists): recall@10 {recall:.4f}, p50 {p50_p90(ms)[0]:.2f} ms")
+                  f" ({lists} lists): recall@10 {recall(found, wanted, 10):.4f}, p50 {p50_p90(ms)[0]:.2f} ms")
         local.reader.FILTER_EXPONENT = own_exponent
     print(f"(the rule: {ann.SENTENCE_PROBES} sentence lists; {ann.ARTICLE_PROBE_SHARE:.0%} of the article lists; "
           f"a filter letting a share s through, 1/s**{own_exponent} times the sentence lists)")

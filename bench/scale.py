@@ -163,14 +163,29 @@ def recall_at_10(reader, queries: np.ndarray) -> float:  # type: ignore[no-untyp
     return float(np.mean([len(set(found[q]) & set(best[q])) / 10 for q in range(len(queries))]))
 
 
-def article_recall_at_5(reader, queries: np.ndarray) -> float:  # type: ignore[no-untyped-def]
-    """Recall@5 of the article vector search (what brings every sentence of the best articles in) against
-    exact search over every article vector."""
+def recall(found: list, exact: list[set[int]], k: int) -> float:  # type: ignore[type-arg]
+    """The mean share of each query's exact top k (a set: fewer ids when fewer are allowed) that a search found."""
+    return float(np.mean([len(set(np.asarray(f).tolist()) & e) / max(1, min(k, len(e))) for f, e in zip(found, exact, strict=True)]))
+
+
+def exact_among(reader, queries: np.ndarray, allowed: np.ndarray, k: int = 10) -> list[set[int]]:  # type: ignore[no-untyped-def]
+    """Each query's exact top-k sentence ids among ``allowed``, scored over their stored vectors."""
+    scores = queries @ reader.sentence_vectors(allowed).T
+    return [set(allowed[np.argsort(-row)[:k]].tolist()) for row in scores]
+
+
+def exact_articles(reader, queries: np.ndarray, k: int = 5) -> list[set[int]]:  # type: ignore[no-untyped-def]
+    """Each query's exact top-k article rowids over every article vector."""
     rowids = np.asarray([r[0] for r in reader.db.execute("SELECT rowid FROM articles ORDER BY rowid")], np.int64)
     scores = np.concatenate([queries @ reader.article_vectors_of(rowids[s:s + 50_000]).T for s in range(0, len(rowids), 50_000)], axis=1)
-    exact = rowids[np.argsort(-scores, axis=1)[:, :5]]
+    return [set(row.tolist()) for row in rowids[np.argsort(-scores, axis=1)[:, :k]]]
+
+
+def article_recall_at_5(reader, queries: np.ndarray, exact: list[set[int]] | None = None) -> float:  # type: ignore[no-untyped-def]
+    """Recall@5 of the article vector search (what brings every sentence of the best articles in) against
+    exact search over every article vector (``exact``, when already worked out)."""
     found = [reader.dense_articles(q[None, :].astype(np.float32), 5)[0] for q in queries]
-    return float(np.mean([len(set(f.tolist()) & set(e.tolist())) / 5 for f, e in zip(found, exact, strict=True)]))
+    return recall(found, exact if exact is not None else exact_articles(reader, queries), 5)
 
 
 def milvus_figures(local_dir: Path, articles: list, embedder, qs: list[str], qvec: np.ndarray,  # type: ignore[type-arg, no-untyped-def]
@@ -236,13 +251,11 @@ def filtered_figures(reader, answerer, qs: list[str], qvec: np.ndarray, unfilter
     filtered ask's p50 beside the unfiltered one."""
     for label, where in FILTERS.items():
         allowed = reader.allowed_sentences(where)
-        exact_scores = qvec @ reader.sentence_vectors(allowed).T
-        exact = [set(allowed[np.argsort(-row)[:10]].tolist()) for row in exact_scores]
-        found = [set(reader.dense_sentences(q[None, :].astype(np.float32), 10, where)[0].tolist()) for q in qvec]
-        recall = float(np.mean([len(f & e) / max(1, min(10, len(e))) for f, e in zip(found, exact, strict=True)]))
+        found = [reader.dense_sentences(q[None, :].astype(np.float32), 10, where)[0] for q in qvec]
+        filtered_recall = recall(found, exact_among(reader, qvec, allowed), 10)
         ms = timed(lambda q, w=where: answerer.ask(q, since=w.since, until=w.until, sources=w.sources, literal=True), qs)[1]
         p50, _ = p50_p90(ms)
-        print(f"  filtered to {label} ({len(allowed)} sentences): recall@10 against exact filtered search {recall:.4f}; "
+        print(f"  filtered to {label} ({len(allowed)} sentences): recall@10 against exact filtered search {filtered_recall:.4f}; "
               f"ask p50 {p50:.1f} ms ({p50 / unfiltered_p50:.2f}x the unfiltered question)")
 
 
