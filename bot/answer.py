@@ -219,8 +219,7 @@ class Answerer:
                 return self.outside(text, scope)
         if scope.unknown:
             return self.outside(text, scope)
-        vector = self.embedder.encode([searched])[0]
-        retrieved = self.search.search(searched, vector, max(GROUP_POOL, k * 4), where)
+        retrieved = self.search.search(searched, lambda: self.embedder.encode([searched])[0], max(GROUP_POOL, k * 4), where)
         if self.reranker is not None:
             retrieved = rerank(searched, retrieved, self.reranker)
             retrieved.signals.update(evidence_signals(self.reader, searched, retrieved))

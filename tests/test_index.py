@@ -414,13 +414,36 @@ def test_keyword_ranking_counts_terms_only_as_far_as_it_reads(tmp_path: Path) ->
         assert asked[0] == k and all(n <= k // 4 + 1 for n in asked[1:]) and sum(asked) < 2 * k  # never all of the 2k read
 
 
+def test_coverage_counts_articles_holding_a_word_in_title_or_body_before_and_after_deletions(tmp_path: Path) -> None:
+    """Coverage's document counts: from the term dictionary while no article is deleted, from a count of the
+    matching articles once one is (the dictionary keeps counting deleted ones); both count an article once,
+    whether the word is in its title, its body or both."""
+    def article(i: int, title: str, body: str):  # type: ignore[no-untyped-def]
+        return make_article(body, None, id=f"a{i}", title=title)
+
+    articles = [article(0, "Harbour strike", "The harbour closed."), article(1, "Harbour news", "Ships waited."),
+                article(2, "Port news", "The harbour reopened."), article(3, "Weather", "Rain fell.")]
+    write(tmp_path / "ix", HashEmbedder(64), articles, fresh=True)
+    reader = IndexReader.open(tmp_path / "ix")
+    assert not reader.keywords.articles_deleted
+    held = {w: reader.keywords._df(w) for w in ("harbour", "news", "ship", "rain", "absent")}
+    assert held == {"harbour": 3, "news": 2, "ship": 1, "rain": 1, "absent": 0}
+    reader.close()
+    write(tmp_path / "ix", HashEmbedder(64), removals=["a0", "a2"])
+    reader = IndexReader.open(tmp_path / "ix")
+    assert reader.keywords.articles_deleted
+    assert {w: reader.keywords._df(w) for w in ("harbour", "news", "ship")} == {"harbour": 1, "news": 1, "ship": 1}
+    assert reader.keywords.article_searcher.doc_freq("body", "harbour") == 2  # what the dictionary alone would say
+    reader.close()
+
+
 def test_runs_of_letters_and_digits_bound_the_terms_tantivy_makes_of_any_character() -> None:
     """A document of at most 40 runs of letters and digits is not analysed for its exact length (keyword.counted):
     sound only if no character joins two runs for Python that tantivy's tokenizer would split."""
     import unicodedata
 
     from citebot.index.ingest.words import analyzer
-    from citebot.index.store.local.keyword import EXACT_UP_TO, WORD_RUN, counted
+    from citebot.index.store.local.keyword import COUNT_RUNS_UP_TO, EXACT_UP_TO, WORD_RUN, counted
 
     analyse = analyzer().analyze
     joined = [hex(cp) for cp in range(0x20, 0x30000) if unicodedata.category(chr(cp)) != "Cs"
@@ -428,6 +451,8 @@ def test_runs_of_letters_and_digits_bound_the_terms_tantivy_makes_of_any_charact
     assert joined == []
     short, long = " ".join(["harbour"] * EXACT_UP_TO), " ".join(["harbour"] * (EXACT_UP_TO + 1))
     assert counted({1: short}).fields == {} and counted({1: long}).fields[1][0] == EXACT_UP_TO + 1
+    sparse = "harbour" + " -" * COUNT_RUNS_UP_TO  # too long to count its runs first: analysed, one term, score kept
+    assert counted({1: sparse}).fields[1][0] == 1 and counted({1: sparse}).longest <= EXACT_UP_TO
 
 
 @pytest.mark.parametrize("exact_up_to", [0, 20_000])  # FAISS's id selector in the IVF lists, or exact over the allowed vectors

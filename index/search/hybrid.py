@@ -20,6 +20,7 @@ tuned on half of its articles, they score the same on the other half.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -113,12 +114,14 @@ class Retrieved:
 class Pools:
     """What the first-stage searches return for one question."""
 
+    query: np.ndarray  # the question's vector, one row
     dense_ids: np.ndarray  # dense top-POOL sentence ids, best first
     dense_scores: np.ndarray
     article_ids: np.ndarray  # dense top-TOP_ARTICLES article rowids
     article_scores: np.ndarray
     keyword: dict[int, float]  # BM25 top-POOL: sentence id -> score
     keyword_articles: dict[int, float]  # BM25 top-20: article rowid -> score
+    coverage: tuple[float, float]  # (known, covered) of the question's words, covered by the top dense article
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:
@@ -131,20 +134,21 @@ class HybridSearch:
         self.reader = reader
         self.weights = weights
 
-    def search(self, question: str, vector: np.ndarray, k: int, where: Filter | None = None) -> Retrieved:
-        """The k best sentences for the question (and its vector), among the articles ``where`` lets through."""
+    def search(self, question: str, vector: np.ndarray | Callable[[], np.ndarray], k: int, where: Filter | None = None) -> Retrieved:
+        """The k best sentences for the question, among the articles ``where`` lets through. ``vector`` is the
+        question's vector, or a function that embeds the question: it is called once the keyword searches,
+        which need only the words, have started, so that the embedding and those searches overlap."""
         reader = self.reader
-        q = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
         if reader.sentence_count() == 0:
-            return Retrieved([], np.zeros((0, q.shape[1]), np.float32), {})
+            return Retrieved([], np.zeros((0, reader.manifest.dimension), np.float32), {})
         words = content_words(question)  # each store analyses them (stems) as its keyword index does
-        pools = self._pools(q, words, where)
+        pools = self._pools(vector, words, where)
+        q = pools.query
         kw, kw_art = pools.keyword, pools.keyword_articles
         cand = self._candidates(pools)
         score, cv = self._score(question, q, cand, kw, kw_art)
         order = np.argsort(-score, kind="stable")[:k]
-        top_dense_article = int(reader.articles_of(pools.dense_ids[:1])[0]) if pools.dense_ids.size else None
-        known, covered = reader.coverage(words, top_dense_article)
+        known, covered = pools.coverage
         hits = reader.hits([(int(cand[j]), float(score[j])) for j in order])
         found = {h.sentence_id for h in hits}
         order = np.asarray([j for j in order if int(cand[j]) in found], dtype=np.int64)
@@ -160,18 +164,22 @@ class HybridSearch:
         }
         return Retrieved(hits, cv[order], signals)
 
-    def _pools(self, q: np.ndarray, words: list[str], where: Filter | None) -> Pools:
-        """The four first-stage searches; the keyword search over sentences runs on a thread of its own (the
-        searches release the GIL while they scan, and it is the longest: at ten million sentences it takes as
-        long as the other three together)."""
+    def _pools(self, vector: np.ndarray | Callable[[], np.ndarray], words: list[str], where: Filter | None) -> Pools:
+        """The four first-stage searches and the question's coverage. The two keyword searches and the coverage
+        counts run on threads of their own while this one embeds the question (when asked to) and runs the
+        vector searches: they release the GIL while they scan, and at ten million sentences the keyword
+        searches take longer than the embedding and the vector searches together."""
         reader = self.reader
         if where:
             reader.allowed_articles(where)  # what the filter lets through, worked out once for the four searches
         keyword = _SEARCHES.submit(reader.keyword_sentences, words, POOL, where)
+        keyword_articles = _SEARCHES.submit(reader.keyword_articles, words, 20, where)
+        q = np.ascontiguousarray((vector() if callable(vector) else vector).reshape(1, -1), dtype=np.float32)
         ids, scores = reader.dense_sentences(q, POOL, where)
+        top_dense_article = int(reader.articles_of(ids[:1])[0]) if ids.size else None
+        coverage = _SEARCHES.submit(reader.coverage, words, top_dense_article)
         art_ids, art_scores = reader.dense_articles(q, TOP_ARTICLES, where)
-        keyword_articles = reader.keyword_articles(words, 20, where)
-        return Pools(ids, scores, art_ids, art_scores, keyword.result(), keyword_articles)
+        return Pools(q, ids, scores, art_ids, art_scores, keyword.result(), keyword_articles.result(), coverage.result())
 
     def _candidates(self, pools: Pools) -> np.ndarray:
         """Sentence ids to score: the dense and keyword pools, and every sentence of the best articles."""

@@ -53,6 +53,7 @@ WIDER = 2  # hits read before exact lengths re-rank them (an exact length only l
 GATE_MAX = 10_000  # allowed documents a filtered search restricts as a term set (more: read in score order, _search)
 FIELD = re.compile(r"field=(\d+)")
 WORD_RUN = re.compile(r"[^\W_]+")  # letters and digits (str.isalnum), which the simple tokenizer keeps together
+COUNT_RUNS_UP_TO = 12 * EXACT_UP_TO  # characters: a longer field is analysed at once (counted)
 
 SENTENCE_TEXT, ARTICLE_TITLE, ARTICLE_BODY = 1, 1, 2  # tantivy field numbers, in the order the schemas add them
 
@@ -188,6 +189,7 @@ class KeywordIndex:
         self.sentence_schema = self.sentences.schema
         self.article_schema = self.articles.schema
         self.article_df: dict[str, int] = {}  # term -> articles holding it (cached: the generation is immutable)
+        self.articles_deleted = _has_deletions(generation / ARTICLES)
         self.field_stats: dict[tuple[str, int], tuple[float, float]] = {}  # (index key, field) -> (documents, average length)
 
     @property
@@ -324,9 +326,20 @@ class KeywordIndex:
                                            + self._any_of(self.article_schema, "title", [word]))
 
     def _df(self, word: str) -> int:
+        """Articles holding ``word`` in their title or body. Without deleted documents, the term dictionary's
+        count for the body (which it keeps, deleted documents included) plus a count of the few articles with
+        the word in the title alone; otherwise a count of the matching articles (a scan of both postings)."""
         if word not in self.article_df:
-            found = self.article_searcher.search(self._title_or_body(word), 1, count=True)
-            self.article_df[word] = int(getattr(found, "count", None) or 0)
+            if self.articles_deleted:
+                query = self._title_or_body(word)
+                held = 0
+            else:
+                title = tantivy.Query.term_query(self.article_schema, "title", word)
+                body = tantivy.Query.term_query(self.article_schema, "body", word)
+                query = tantivy.Query.boolean_query([(tantivy.Occur.Must, title), (tantivy.Occur.MustNot, body)])
+                held = int(self.article_searcher.doc_freq("body", word))
+            found = self.article_searcher.search(query, 1, count=True)
+            self.article_df[word] = held + int(getattr(found, "count", None) or 0)
         return self.article_df[word]
 
     def coverage(self, words: list[str], article_rowid: int | None) -> tuple[float, float]:
@@ -345,13 +358,26 @@ class KeywordIndex:
         return idf_coverage(words, {word: self._df(word) for word in words}, in_article, n)
 
 
+def _has_deletions(index: Path) -> bool:
+    """Whether a keyword index holds deleted documents (its meta.json records them per segment); true when
+    that cannot be read."""
+    try:
+        segments = json.loads((index / "meta.json").read_text(encoding="utf-8")).get("segments", [])
+    except (OSError, ValueError):
+        return True
+    return any(segment.get("deletes") for segment in segments)
+
+
 def counted(fields: dict[int, str]) -> Counted:
     """Text fields (tantivy field number -> text) with the terms tantivy indexes for them counted. A document
     whose every field holds at most EXACT_UP_TO runs of letters and digits (tantivy's simple tokenizer makes at
-    most one term of each) has lengths tantivy keeps exactly: it is not analysed, and keeps tantivy's score."""
-    runs = max((len(WORD_RUN.findall(text)) for text in fields.values()), default=0)
-    if runs <= EXACT_UP_TO:
-        return Counted(runs, {})
+    most one term of each) has lengths tantivy keeps exactly: it is not analysed, and keeps tantivy's score. A
+    field longer than COUNT_RUNS_UP_TO characters is analysed without counting its runs first (it nearly always
+    has more than EXACT_UP_TO; when it has fewer, the result says so and the score is kept all the same)."""
+    if all(len(text) <= COUNT_RUNS_UP_TO for text in fields.values()):
+        runs = max((len(WORD_RUN.findall(text)) for text in fields.values()), default=0)
+        if runs <= EXACT_UP_TO:
+            return Counted(runs, {})
     out = {}
     for number, text in fields.items():
         terms = analyzer().analyze(text)
