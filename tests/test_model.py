@@ -244,7 +244,7 @@ def test_an_artifact_exports_with_the_token_limit_its_card_names(tmp_path: Path)
 
 
 def test_onnx_encoder_matches_the_model_and_ask_and_add_avoid_torch(tmp_path: Path, real_embedder, model_cache: Path) -> None:  # type: ignore[no-untyped-def]
-    from citebot.index.embed.choose import onnx_encoder
+    from citebot.index.embed.choose import onnx_encoder, query_embedder
     from citebot.index.embed.onnx_encoder import OnnxQueryEmbedder, encoder_info
     from citebot.index.search.rerank import ensure_export
 
@@ -257,6 +257,9 @@ def test_onnx_encoder_matches_the_model_and_ask_and_add_avoid_torch(tmp_path: Pa
     texts = [q["q"] for q in QA["answerable"]] + QA["unanswerable"] + ["word " * 400]
     cosines = (onnx.encode(texts) * real_embedder.encode(texts)).sum(axis=1)
     assert float(cosines.min()) > 0.9999
+    asking = query_embedder(real_embedder.name, model_cache)  # one thread a question: the keyword searches run beside it
+    assert isinstance(asking, OnnxQueryEmbedder) and asking.session.get_session_options().intra_op_num_threads == 1
+    assert float((asking.encode(texts) * real_embedder.encode(texts)).sum(axis=1).min()) > 0.9999
     answerer_for([SAMPLES], tmp_path / "ix", real_embedder)
     assert not list((tmp_path / "ix").glob("encoder*")) and not (tmp_path / "ix" / "reranker").exists()  # none per index
     story = tmp_path / "tram.txt"

@@ -21,6 +21,9 @@ from citebot.index.embed.onnx_encoder import OnnxQueryEmbedder, encoder_info, ex
 from citebot.index.embed.onnx_runtime import export_problem, replace_dir
 
 log = logging.getLogger("citebot.encoder")
+# A question is a dozen tokens: a second thread barely shortens its embedding, and takes CPU from the keyword
+# searches that run while it is embedded (search/hybrid.py).
+QUERY_THREADS = 1
 Notify = Callable[[str], None]
 
 
@@ -75,7 +78,7 @@ def query_embedder(model: str, cache: Path, prefer: str = "auto", notify: Notify
     if directory is None:
         log.warning("could not export the encoder of %s; embedding with the model itself (slower start)", model)
         return make_embedder(model)
-    return OnnxQueryEmbedder(directory)
+    return OnnxQueryEmbedder(directory, threads=QUERY_THREADS)
 
 
 def embedder_for_writes(name: str, cache: Path, dimension: int | None, encoder: str = "auto",
