@@ -23,10 +23,14 @@ def p50_p90(ms: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[int(0.9 * len(ordered))]
 
 
-def machine_reference() -> str:
-    """A fixed single-threaded workload, timed: the same machine runs it in a few ms on a quiet day and
-    slower when its cores are shared. Printed beside the timings so that figures of different days can
-    be compared (divide by it). Pure Python, so no library's thread pool changes it from one bench to
+def reference_ms() -> float:
+    """A fixed single-threaded workload, timed (ms): the same machine runs it in a few ms on a quiet day and
+    slower when its cores are shared. Pure Python, so no library's thread pool changes it from one bench to
     another."""
-    ms = timed(lambda _: sum(i * i for i in range(100_000)), range(40))[1][5:]
-    return f"machine reference: {statistics.median(ms):.2f} ms (a fixed pure-Python loop, median of 35)"
+    return statistics.median(timed(lambda _: sum(i * i for i in range(100_000)), range(40))[1][5:])
+
+
+def machine_reference() -> str:
+    """``reference_ms`` as printed beside the timings, so that figures of different days can be compared
+    (divide by it)."""
+    return f"machine reference: {reference_ms():.2f} ms (a fixed pure-Python loop, median of 35)"
