@@ -121,13 +121,16 @@ from citebot.index.store.open import open_store
 store = open_store(sys.argv[3], Path(sys.argv[1]), sys.argv[4] or None)
 reader = store.reader()
 answerer = Answerer(reader, query_embedder(reader.manifest.model, Path(sys.argv[5])), top_k=5)
-for q in json.loads(sys.argv[2]):
+from bench.timing import p50_p90, timed
+qs = json.loads(sys.argv[2])
+for q in qs[:20]:
     answerer.ask(q)
+p50, p90 = p50_p90(timed(answerer.ask, qs)[1])
 def hwm(pid):
     status = Path(f"/proc/{pid}/status").read_text()
     return int(next(l for l in status.splitlines() if l.startswith(("VmHWM", "VmRSS"))).split()[1]) / 1024
 children = [int(c) for t in Path("/proc/self/task").iterdir() for c in (t / "children").read_text().split()]
-print(hwm("self"), sum(hwm(c) for c in children))
+print(hwm("self"), sum(hwm(c) for c in children), p50, p90, "torch" in sys.modules)
 """
 
 
@@ -216,8 +219,8 @@ def milvus_figures(local_dir: Path, articles: list, embedder, qs: list[str], qve
     if proc.returncode:
         print("  milvus serving process failed:", proc.stderr.strip().splitlines()[-1:])
         return
-    own, children = (float(x) for x in proc.stdout.split())
-    print(f"  milvus serving process peak RSS ({min(30, len(qs))} questions): {own:.0f} MiB"
+    own, children, p50, p90 = (float(x) for x in proc.stdout.split()[:4])
+    print(f"  milvus serving process: warm ask p50 {p50:.1f} ms, p90 {p90:.1f} ms; peak RSS ({min(30, len(qs))} questions) {own:.0f} MiB"
           + (f", plus a milvus-lite server process {children:.0f} MiB" if children else " (milvus-lite's engine runs inside it)"))
 
 
@@ -313,7 +316,7 @@ def main() -> None:
             from citebot.index.embed.choose import query_embedder
 
             answerer = Answerer(reader, query_embedder(st.name, model_cache()), top_k=5)
-            p50 = warm_ask(answerer, qs, "warm ask")
+            p50 = warm_ask(answerer, qs, "warm ask in this process (torch loaded: it embedded the questions)")
             filtered_figures(reader, answerer, qs, qvec, p50)
             if args.profile:
                 import cProfile
@@ -324,9 +327,10 @@ def main() -> None:
                 pstats.Stats(str(args.work / "ask.prof")).sort_stats("tottime").print_stats(12)
             reader.close()
             del answerer, reader  # the serving process loads the index again: this one's copy goes first
-            serve = [sys.executable, "-c", SERVE, str(index_dir), json.dumps(qs[:30]), "local", "", str(model_cache())]
+            serve = [sys.executable, "-c", SERVE, str(index_dir), json.dumps(qs), "local", "", str(model_cache())]
             serving = subprocess.run(serve, cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-            print(f"  serving process peak RSS (index loaded, 30 questions): {float(serving[0]):.0f} MiB")
+            print(f"  serving process (as `citebot` serves: torch loaded: {serving[4]}): warm ask p50 {float(serving[2]):.1f} ms, "
+                  f"p90 {float(serving[3]):.1f} ms; peak RSS (index loaded, {len(qs)} questions) {float(serving[0]):.0f} MiB")
             if args.store == "milvus":
                 milvus_figures(index_dir, articles, MixtureEmbedder(real, st.name), qs, qvec, args.milvus_index)
 
