@@ -96,11 +96,16 @@ def require(generation: Path) -> None:
         meta = generation / part / "meta.json"
         if not meta.is_file():
             raise FileNotFoundError(f"{meta} is missing")
-        for segment in json.loads(meta.read_text(encoding="utf-8")).get("segments", []):
+        for segment in _segments(generation / part):
             stem = str(segment["segment_id"]).replace("-", "")
             for ext in SEGMENT_FILES:
                 if not (generation / part / f"{stem}.{ext}").is_file():
                     raise FileNotFoundError(f"{generation / part / f'{stem}.{ext}'} is missing")
+
+
+def _segments(index: Path) -> list[dict[str, Any]]:
+    """The segments a keyword index's meta.json lists (id, documents, deletions)."""
+    return cast(list[dict[str, Any]], json.loads((index / "meta.json").read_text(encoding="utf-8")).get("segments", []))
 
 
 def _open(path: Path, schema: tantivy.Schema) -> tantivy.Index:
@@ -189,7 +194,7 @@ class KeywordIndex:
         self.sentence_schema = self.sentences.schema
         self.article_schema = self.articles.schema
         self.article_df: dict[str, int] = {}  # term -> articles holding it (cached: the generation is immutable)
-        self.articles_deleted = _has_deletions(generation / ARTICLES)
+        self.articles_deleted = any(segment.get("deletes") for segment in _segments(generation / ARTICLES))  # see _df
         self.field_stats: dict[tuple[str, int], tuple[float, float]] = {}  # (index key, field) -> (documents, average length)
 
     @property
@@ -356,16 +361,6 @@ class KeywordIndex:
                 if self.article_searcher.search(query, 1, count=False).hits:
                     in_article.add(word)
         return idf_coverage(words, {word: self._df(word) for word in words}, in_article, n)
-
-
-def _has_deletions(index: Path) -> bool:
-    """Whether a keyword index holds deleted documents (its meta.json records them per segment); true when
-    that cannot be read."""
-    try:
-        segments = json.loads((index / "meta.json").read_text(encoding="utf-8")).get("segments", [])
-    except (OSError, ValueError):
-        return True
-    return any(segment.get("deletes") for segment in segments)
 
 
 def counted(fields: dict[int, str]) -> Counted:
